@@ -1,0 +1,120 @@
+/**
+ * Version 1 of the lockscope record: the one shape every adapter (pino, winston, OTel) reads.
+ * Changing a field here is a schema change: keep schema/record.v1.schema.json in step.
+ * Imported by adapters as `@lockscope/core/record`.
+ */
+
+export const RECORD_SCHEMA_VERSION = 1 as const;
+
+export type RecordEvent =
+  | 'acquired' // a wait (or try) ended with the lock held
+  | 'contended' // a wait passed its contention threshold (still waiting)
+  | 'timeout' // terminal: the wait gave up after `timeout` ms
+  | 'aborted' // terminal: the AbortSignal fired
+  | 'error' // terminal: any other failure
+  | 'released' // a held lock was released
+  | 'held-too-long' // holder side: held longer than holdWarning
+  | 'leaked' // a handle was garbage-collected without release
+  | 'probe'; // a probe call completed
+
+export type RecordLockKind = 'flock' | 'ofd' | 'posix';
+export type RecordLockMode = 'exclusive' | 'shared';
+
+export interface RecordRange {
+  start: number;
+  /** 0 means "to end of file, however it grows". */
+  length: number;
+}
+
+export interface RecordError {
+  code: string;
+  errno: number;
+  syscall: string;
+  reason: string;
+  message: string;
+}
+
+/** A process that holds (or waits for, or has open) the file, as the probe saw it. */
+export interface RecordHolder {
+  pid: number;
+  /** Process start time (ms since epoch); pid + startTime identifies a process across PID reuse. */
+  startTime: number | null;
+  command: string | null;
+  /** argv with secrets replaced by "[redacted]" (unless the user turned redaction off). */
+  argv: string[] | null;
+  uid: number | null;
+  user: string | null;
+  /** The kernel lock class as /proc/locks names it: FLOCK, POSIX, OFDLCK, LEASE... lower-cased. */
+  lockKind: string | null;
+  /** 'shared' (READ) or 'exclusive' (WRITE); null for a process that only has the file open. */
+  lockMode: RecordLockMode | null;
+  /** 'holder' holds a lock, 'waiter' is blocked on one, 'opener' only has the file open. */
+  role: 'holder' | 'waiter' | 'opener';
+  fd: number | null;
+  range: RecordRange | null;
+  /** Set when the holder is itself a lockscope process that published a holder card. */
+  card?: RecordHolderCard;
+}
+
+/** What a lockscope holder says about itself (read from its card file, never asked for). */
+export interface RecordHolderCard {
+  label: string | null;
+  acquiredAt: number;
+  /** Stack of the call that acquired the lock (file paths and line numbers only). */
+  stack: string | null;
+}
+
+export interface RecordWaiterInfo {
+  path: string;
+  kind: RecordLockKind;
+  mode: RecordLockMode;
+  role: 'waiter' | 'holder';
+  /** ms waited or held so far. */
+  sinceMs: number;
+  label: string | null;
+  stack: string | null;
+}
+
+export interface RecordSnapshot {
+  /** Stack of the waiting call, captured when it started. */
+  stack: string | null;
+  /** process.getActiveResourcesInfo() counted by type. */
+  activeResources: Record<string, number>;
+  /** Other lockscope waiters and holders in this process. */
+  inProcess: RecordWaiterInfo[];
+  /** Event-loop delay (ms) at snapshot time: p50, p99 and max over the recent window. */
+  eventLoopDelay: { p50: number; p99: number; max: number } | null;
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
+  /** Excerpt of Node's diagnostic report when `report: true`; never its environment. */
+  report?: {
+    libuvHandles: Array<{ type: string; is_active?: boolean; is_referenced?: boolean; fd?: number }>;
+    nativeStack: string[];
+  };
+  /** Time the snapshot took to capture (ms). */
+  costMs: number;
+}
+
+export interface LockscopeRecord {
+  schemaVersion: typeof RECORD_SCHEMA_VERSION;
+  event: RecordEvent;
+  /** ISO 8601 time the record was made. */
+  time: string;
+  path: string;
+  dev: number | null;
+  ino: number | null;
+  kind: RecordLockKind | null;
+  mode: RecordLockMode | null;
+  range: RecordRange | null;
+  /** This process. */
+  pid: number;
+  label: string | null;
+  /** Wait so far (contended) or total wait (terminal events), ms. */
+  waitedMs: number | null;
+  /** Time held (released, held-too-long, leaked), ms. */
+  heldMs: number | null;
+  error: RecordError | null;
+  holders: RecordHolder[];
+  /** Whether the holder list is known complete (false when processes could not be read). */
+  holdersComplete: boolean | null;
+  snapshot: RecordSnapshot | null;
+}
