@@ -1,1 +1,332 @@
-export { CHANNELS } from '@lockscope/core';
+import diagnosticsChannel from 'node:diagnostics_channel';
+import { createRequire } from 'node:module';
+import {
+  context,
+  SpanKind,
+  SpanStatusCode,
+  type Attributes,
+  type Counter,
+  type Histogram,
+  type Span,
+  type UpDownCounter,
+} from '@opentelemetry/api';
+import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { CHANNELS } from '@lockscope/core';
+import type { AcquireContext, LockscopeRecord, RecordHolder } from '@lockscope/core/record';
+import { endIsTerminal, recordOfContext, recordOfMessage } from './channels.js';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_FILE_INODE,
+  ATTR_FILE_LOCK_MECHANISM,
+  ATTR_FILE_LOCK_TYPE,
+  ATTR_FILE_PATH,
+  ATTR_LOCK_CONTENDED,
+  ATTR_LOCK_HOLDER_COMMANDS,
+  ATTR_LOCK_HOLDER_PIDS,
+  ATTR_LOCK_HOLDERS_COMPLETE,
+  ATTR_LOCK_LABEL,
+  ATTR_LOCK_OUTCOME,
+  ATTR_LOCK_RANGE_LENGTH,
+  ATTR_LOCK_RANGE_START,
+  ATTR_LOCK_SYNC,
+  ATTR_LOCK_WAIT_DURATION,
+  ATTR_PROCESS_COMMAND,
+  ATTR_PROCESS_PID,
+  EVENT_CONTENDED,
+  HOLD_BUCKETS_S,
+  lockType,
+  mechanism,
+  METRIC_CONTENTIONS,
+  METRIC_HELD,
+  METRIC_HOLD_DURATION,
+  METRIC_TIMEOUTS,
+  METRIC_WAIT_DURATION,
+  SPAN_NAME,
+  WAIT_BUCKETS_S,
+} from './semconv.js';
+
+export * from './semconv.js';
+
+const { name: PACKAGE_NAME, version: PACKAGE_VERSION } = createRequire(import.meta.url)('../package.json') as {
+  name: string;
+  version: string;
+};
+
+/** What the request hook sees: the acquire call as it starts. */
+export interface AcquireStartInfo {
+  path: string;
+  kind: string;
+  mode: string;
+  label: string | null;
+  sync: boolean;
+}
+
+export interface LockscopeInstrumentationConfig extends InstrumentationConfig {
+  /** Runs when the acquire span starts (caller's context). Errors are caught and logged. */
+  requestHook?: (span: Span, info: AcquireStartInfo) => void;
+  /** Runs just before the acquire span ends; `record` is the terminal record (absent for a busy tryLock). */
+  responseHook?: (span: Span, record: LockscopeRecord | undefined) => void;
+  /** Skip spans for `tryLock` calls (metrics are still recorded). Default false. */
+  ignoreTryLock?: boolean;
+  /** Put the waiting call's stack on the contention event. Default true. */
+  captureStack?: boolean;
+}
+
+interface Pending {
+  span: Span | undefined;
+  contended: boolean;
+}
+
+type Handlers = {
+  start: (m: unknown) => void;
+  end: (m: unknown) => void;
+  asyncStart: (m: unknown) => void;
+  asyncEnd: (m: unknown) => void;
+  error: (m: unknown) => void;
+};
+
+/**
+ * OpenTelemetry instrumentation for lockscope: a span per acquire, an event at contention, and
+ * lock metrics, all from lockscope's diagnostics channels (nothing is patched).
+ */
+export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstrumentationConfig> {
+  // `declare`: the base constructor calls enable() and _updateMetricInstruments() before subclass
+  // field initialisers would run, and an initialiser would then wipe what they set.
+  declare private _waitDuration: Histogram;
+  declare private _holdDuration: Histogram;
+  declare private _contentions: Counter;
+  declare private _timeouts: Counter;
+  declare private _held: UpDownCounter;
+  declare private _subscribed: boolean | undefined;
+  declare private _pending: Map<number | AcquireContext, Pending> | undefined;
+  declare private _handlers: Handlers | undefined;
+  declare private _onContended: ((m: unknown) => void) | undefined;
+  declare private _onReleased: ((m: unknown) => void) | undefined;
+  declare private _onLeaked: ((m: unknown) => void) | undefined;
+
+  constructor(config: LockscopeInstrumentationConfig = {}) {
+    if (typeof config !== 'object' || config === null) throw new TypeError('LockscopeInstrumentation: config must be an object');
+    for (const hook of ['requestHook', 'responseHook'] as const) {
+      if (config[hook] !== undefined && typeof config[hook] !== 'function') {
+        throw new TypeError(`LockscopeInstrumentation: ${hook} must be a function`);
+      }
+    }
+    super(PACKAGE_NAME, PACKAGE_VERSION, config);
+  }
+
+  /** Nothing to patch: lockscope publishes on diagnostics channels (as instrumentation-undici does). */
+  protected override init(): undefined {
+    return undefined;
+  }
+
+  protected override _updateMetricInstruments(): void {
+    this._waitDuration = this.meter.createHistogram(METRIC_WAIT_DURATION, {
+      description: 'Time a lock call waited before it got the lock or gave up.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: WAIT_BUCKETS_S },
+    });
+    this._holdDuration = this.meter.createHistogram(METRIC_HOLD_DURATION, {
+      description: 'Time a lock was held, from acquisition to release.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: HOLD_BUCKETS_S },
+    });
+    this._contentions = this.meter.createCounter(METRIC_CONTENTIONS, {
+      description: 'Lock waits that passed the contention threshold.',
+      unit: '{contention}',
+    });
+    this._timeouts = this.meter.createCounter(METRIC_TIMEOUTS, {
+      description: 'Lock waits that gave up at their timeout.',
+      unit: '{timeout}',
+    });
+    this._held = this.meter.createUpDownCounter(METRIC_HELD, {
+      description: 'Locks currently held by this process.',
+      unit: '{lock}',
+    });
+  }
+
+  override enable(): void {
+    if (this._subscribed) return;
+    this._subscribed = true;
+    this._pending ??= new Map();
+    this._handlers ??= {
+      start: (m) => this._start(m as AcquireContext),
+      end: (m) => {
+        if (endIsTerminal(m as AcquireContext)) this._finish(m as AcquireContext);
+      },
+      asyncEnd: (m) => this._finish(m as AcquireContext),
+      // Both are followed by a terminal event that reads the outcome from the context.
+      asyncStart: noop,
+      error: noop,
+    };
+    this._onContended ??= (m) => this._contended(recordOfMessage(m));
+    this._onReleased ??= (m) => this._released(recordOfMessage(m), false);
+    this._onLeaked ??= (m) => this._released(recordOfMessage(m), true);
+    diagnosticsChannel.tracingChannel(CHANNELS.acquire).subscribe(this._handlers);
+    diagnosticsChannel.subscribe(CHANNELS.contended, this._onContended);
+    diagnosticsChannel.subscribe(CHANNELS.released, this._onReleased);
+    diagnosticsChannel.subscribe(CHANNELS.leaked, this._onLeaked);
+  }
+
+  override disable(): void {
+    if (!this._subscribed) return;
+    this._subscribed = false;
+    diagnosticsChannel.tracingChannel(CHANNELS.acquire).unsubscribe(this._handlers!);
+    diagnosticsChannel.unsubscribe(CHANNELS.contended, this._onContended!);
+    diagnosticsChannel.unsubscribe(CHANNELS.released, this._onReleased!);
+    diagnosticsChannel.unsubscribe(CHANNELS.leaked, this._onLeaked!);
+    // Calls in flight keep their spans; end them now so none is left open forever.
+    for (const p of this._pending!.values()) p.span?.end();
+    this._pending!.clear();
+  }
+
+  override isEnabled(): boolean {
+    return this._subscribed === true;
+  }
+
+  // Runs synchronously in the caller of lock()/tryLock(), so context.active() is the caller's.
+  private _start(ctx: AcquireContext): void {
+    const cfg = this.getConfig();
+    let span: Span | undefined;
+    if (!(ctx.sync && cfg.ignoreTryLock)) {
+      const attributes: Attributes = {
+        [ATTR_FILE_PATH]: ctx.path,
+        [ATTR_FILE_LOCK_MECHANISM]: mechanism(ctx.kind),
+        [ATTR_FILE_LOCK_TYPE]: lockType(ctx.mode),
+        [ATTR_LOCK_SYNC]: ctx.sync === true,
+      };
+      if (ctx.label) attributes[ATTR_LOCK_LABEL] = ctx.label;
+      if (ctx.range) {
+        attributes[ATTR_LOCK_RANGE_START] = ctx.range.start;
+        attributes[ATTR_LOCK_RANGE_LENGTH] = ctx.range.length;
+      }
+      span = this.tracer.startSpan(SPAN_NAME, { kind: SpanKind.INTERNAL, attributes }, context.active());
+      const info: AcquireStartInfo = {
+        path: ctx.path,
+        kind: ctx.kind,
+        mode: ctx.mode,
+        label: ctx.label ?? null,
+        sync: ctx.sync === true,
+      };
+      this._runSpanCustomizationHook(cfg.requestHook, 'requestHook', span, info);
+    }
+    this._pending!.set(keyOf(ctx), { span, contended: false });
+  }
+
+  private _contended(record: LockscopeRecord | undefined): void {
+    if (!record) return;
+    this._contentions.add(1, metricAttributes(record));
+    const p = record.waitId == null ? undefined : this._pending!.get(record.waitId);
+    if (!p) return;
+    p.contended = true;
+    if (!p.span) return;
+    p.span.setAttribute(ATTR_LOCK_CONTENDED, true);
+    p.span.addEvent(EVENT_CONTENDED, contentionEventAttributes(record, this.getConfig().captureStack !== false));
+  }
+
+  private _finish(ctx: AcquireContext): void {
+    const key = keyOf(ctx);
+    const p = this._pending!.get(key);
+    if (!p) return; // started before enable(), or already finished
+    this._pending!.delete(key);
+    const record = recordOfContext(ctx);
+    const outcome = record ? record.event : ctx.error !== undefined ? 'error' : 'busy';
+    const attrs = record ? metricAttributes(record) : { [ATTR_FILE_LOCK_MECHANISM]: mechanism(ctx.kind), [ATTR_FILE_LOCK_TYPE]: lockType(ctx.mode) };
+    if (record?.waitedMs != null) this._waitDuration.record(record.waitedMs / 1000, { ...attrs, [ATTR_LOCK_OUTCOME]: outcome });
+    if (outcome === 'timeout') this._timeouts.add(1, attrs);
+    if (outcome === 'acquired') this._held.add(1, attrs);
+
+    const span = p.span;
+    if (!span) return;
+    span.setAttribute(ATTR_LOCK_OUTCOME, outcome);
+    if (record) {
+      if (record.waitedMs != null) span.setAttribute(ATTR_LOCK_WAIT_DURATION, record.waitedMs / 1000);
+      if (record.ino != null) span.setAttribute(ATTR_FILE_INODE, String(record.ino));
+      setHolderAttributes(span, record);
+    }
+    const err = record?.error ?? null;
+    if (outcome !== 'acquired' && outcome !== 'busy') {
+      const type = err?.code ?? errorName(ctx.error) ?? outcome;
+      span.setAttribute(ATTR_ERROR_TYPE, type);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err?.message ?? errorMessage(ctx.error) ?? outcome });
+    }
+    this._runSpanCustomizationHook(this.getConfig().responseHook, 'responseHook', span, record);
+    span.end();
+  }
+
+  private _released(record: LockscopeRecord | undefined, leaked: boolean): void {
+    if (!record) return;
+    const attrs = metricAttributes(record);
+    // A leaked handle's lock is gone with it; core publishes `leaked` instead of `released`.
+    this._held.add(-1, attrs);
+    if (!leaked && record.heldMs != null) this._holdDuration.record(record.heldMs / 1000, attrs);
+  }
+}
+
+function noop(): void {}
+
+function keyOf(ctx: AcquireContext): number | AcquireContext {
+  return typeof ctx.waitId === 'number' ? ctx.waitId : ctx;
+}
+
+function metricAttributes(record: LockscopeRecord): Attributes {
+  return {
+    [ATTR_FILE_LOCK_MECHANISM]: mechanism(record.kind),
+    [ATTR_FILE_LOCK_TYPE]: lockType(record.mode),
+  };
+}
+
+function lockHolders(record: LockscopeRecord): RecordHolder[] {
+  // Openers are not what the wait is about; show them only when no lock holder was found.
+  const holders = record.holders.filter((h) => h.role === 'holder');
+  return holders.length > 0 ? holders : record.holders;
+}
+
+function setHolderAttributes(span: Span, record: LockscopeRecord): void {
+  const holders = lockHolders(record);
+  if (holders.length === 0) return;
+  span.setAttribute(ATTR_LOCK_HOLDER_PIDS, holders.map((h) => h.pid));
+  span.setAttribute(ATTR_LOCK_HOLDER_COMMANDS, holders.map((h) => h.command ?? ''));
+  if (record.holdersComplete != null) span.setAttribute(ATTR_LOCK_HOLDERS_COMPLETE, record.holdersComplete);
+}
+
+function contentionEventAttributes(record: LockscopeRecord, withStack: boolean): Attributes {
+  const a: Attributes = {};
+  if (record.waitedMs != null) a[ATTR_LOCK_WAIT_DURATION] = record.waitedMs / 1000;
+  const holders = lockHolders(record);
+  const first = holders[0];
+  if (first) {
+    // The process that holds the lock, in semconv's process.* terms.
+    a[ATTR_PROCESS_PID] = first.pid;
+    if (first.command) a[ATTR_PROCESS_COMMAND] = first.command;
+    a[ATTR_LOCK_HOLDER_PIDS] = holders.map((h) => h.pid);
+    a[ATTR_LOCK_HOLDER_COMMANDS] = holders.map((h) => h.command ?? '');
+    if (first.card?.label) a['lockscope.lock.holder.label'] = first.card.label;
+  }
+  if (record.holdersComplete != null) a[ATTR_LOCK_HOLDERS_COMPLETE] = record.holdersComplete;
+  const s = record.snapshot;
+  if (s) {
+    a['lockscope.snapshot.active_resources'] = Object.entries(s.activeResources)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    a['lockscope.snapshot.in_process'] = s.inProcess.length;
+    if (s.eventLoopDelay) {
+      a['lockscope.snapshot.event_loop_delay.p99'] = s.eventLoopDelay.p99;
+      a['lockscope.snapshot.event_loop_delay.max'] = s.eventLoopDelay.max;
+    }
+    a['lockscope.snapshot.memory.rss'] = s.memory.rss;
+    a['lockscope.snapshot.memory.heap_used'] = s.memory.heapUsed;
+    a['lockscope.snapshot.cost_ms'] = s.costMs;
+    if (withStack && s.stack) a['lockscope.snapshot.stack'] = s.stack;
+  }
+  return a;
+}
+
+function errorName(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const o = e as { code?: unknown; name?: unknown };
+  return typeof o.code === 'string' ? o.code : typeof o.name === 'string' ? o.name : undefined;
+}
+
+function errorMessage(e: unknown): string | undefined {
+  return e instanceof Error ? e.message : undefined;
+}

@@ -1,1 +1,183 @@
-export { CHANNELS } from '@lockscope/core';
+import { invalidArgument } from '@lockscope/core';
+import { RECORD_SCHEMA_VERSION, type LockscopeRecord, type RecordEvent } from '@lockscope/core/record';
+import { format, type Format, type TransformableInfo } from 'logform';
+import { HolderCache, type HolderCacheOptions } from './holders.js';
+import { describeRecord, subscribeRecords } from './records.js';
+import { serializeError, serializeValue, type Serialized, type SerializeOptions } from './serialize.js';
+
+export { HolderCache, holdersOfProbe, type HolderCacheOptions, type HolderResolver, type HoldersLookup, type HoldersStatus } from './holders.js';
+export { describeRecord } from './records.js';
+
+export interface LockscopeFormatOptions {
+  /** Keep `stack` on serialized errors. Default true. */
+  stack?: boolean;
+  /** How deep to look for nested Errors. Default 5. */
+  depth?: number;
+  /**
+   * Add the holders of the path to logs whose error has a busy-style code (EBUSY, ETXTBSY,
+   * EAGAIN/EWOULDBLOCK, and EACCES/EPERM from a lock call or open). `true` for defaults.
+   */
+  holders?: boolean | HolderCacheOptions;
+}
+
+export type LockscopeFormat = Format & {
+  /** The holder cache (undefined when `holders` is off). */
+  readonly holders: HolderCache | undefined;
+};
+
+const BUSY = new Set(['EBUSY', 'ETXTBSY', 'EAGAIN', 'EWOULDBLOCK']);
+const BUSY_IF_LOCK_OR_OPEN = new Set(['EACCES', 'EPERM']);
+const LOCK_OR_OPEN = new Set(['flock', 'fcntl', 'lockf', 'open', 'openat']);
+
+/**
+ * A logform format: serializes lockscope records and Errors (nested ones included) so `json()`
+ * keeps them, and optionally says who holds the file behind a busy error. Put it before `json()`.
+ */
+export function lockscopeFormat(options: LockscopeFormatOptions = {}): LockscopeFormat {
+  const fn = 'lockscopeFormat';
+  if (typeof options !== 'object' || options === null) throw invalidArgument(fn, undefined, 'options must be an object');
+  const depth = options.depth ?? 5;
+  if (!Number.isInteger(depth) || depth < 0) throw invalidArgument(fn, undefined, 'options.depth must be an integer >= 0');
+  const sopts: SerializeOptions = { stack: options.stack !== false, depth };
+  const h = options.holders;
+  if (h !== undefined && typeof h !== 'boolean' && (typeof h !== 'object' || h === null)) {
+    throw invalidArgument(fn, undefined, 'options.holders must be a boolean or an object');
+  }
+  if (typeof h === 'object' && h.resolve !== undefined && typeof h.resolve !== 'function') {
+    throw invalidArgument(fn, undefined, 'options.holders.resolve must be a function');
+  }
+  const cache = h ? new HolderCache(h === true ? {} : h) : undefined;
+
+  const transform = (info: TransformableInfo): TransformableInfo => {
+    let out: TransformableInfo = info;
+    if (info instanceof Error) {
+      // logger.error(err) hands the Error itself over as `info`.
+      out = Object.assign(serializeError(info, sopts), info) as TransformableInfo;
+      copySymbols(info, out);
+      if (sopts.stack && typeof (info as Error).stack === 'string') out.stack = (info as Error).stack;
+      out.message = (info as Error).message;
+    }
+    for (const k of Object.keys(out)) {
+      const v = out[k];
+      const s = serializeValue(v, sopts);
+      if (s !== v) {
+        if (out === info) out = cloneInfo(info);
+        out[k] = s;
+      }
+    }
+    if (cache) enrich(out, cache);
+    return out;
+  };
+  const f = format((info) => transform(info))() as LockscopeFormat;
+  Object.defineProperty(f, 'holders', { value: cache, enumerable: false });
+  return f;
+}
+
+function cloneInfo(info: TransformableInfo): TransformableInfo {
+  const c = { ...info } as TransformableInfo;
+  copySymbols(info, c);
+  return c;
+}
+
+function copySymbols(from: object, to: object): void {
+  for (const s of Object.getOwnPropertySymbols(from)) (to as Record<symbol, unknown>)[s] = (from as Record<symbol, unknown>)[s];
+}
+
+function isBusy(e: Serialized): boolean {
+  const code = e.code;
+  if (typeof code !== 'string' || typeof e.path !== 'string' || e.path === '') return false;
+  if (BUSY.has(code)) return true;
+  return BUSY_IF_LOCK_OR_OPEN.has(code) && typeof e.syscall === 'string' && LOCK_OR_OPEN.has(e.syscall);
+}
+
+/** Adds `holders` and `holdersStatus` to the busy errors of this line (the info itself, or one level down). */
+function enrich(info: TransformableInfo, cache: HolderCache): void {
+  const targets: Serialized[] = [];
+  if (isBusy(info as Serialized)) targets.push(info as Serialized);
+  for (const k of Object.keys(info)) {
+    const v = info[k];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && isBusy(v as Serialized)) targets.push(v as Serialized);
+  }
+  for (const e of targets) {
+    // A LockError that already carries holders (from the wait) is the better witness.
+    if (Array.isArray(e.holders) && e.holders.length > 0) continue;
+    const r = cache.lookup(e.path as string);
+    e.holdersStatus = r.status;
+    if (r.holders) e.holders = r.holders;
+  }
+}
+
+// ---- attachWinston ----
+
+/** The part of a winston logger attachWinston uses (winston 3's Logger satisfies it). */
+export interface WinstonLike {
+  levels: Record<string, number>;
+  isLevelEnabled(level: string): boolean;
+  log(entry: { level: string; message: string; [k: string]: unknown }): unknown;
+  child(meta: Record<string, unknown>): WinstonLike;
+}
+
+export interface AttachWinstonOptions {
+  /** Level per record event; `'silent'` skips it. Defaults: contended/held-too-long/leaked warn, timeout/aborted/error error, others debug. */
+  levels?: Partial<Record<RecordEvent, string>>;
+  /** Key the record is logged under. Default `'lock'`. */
+  key?: string;
+  /** Feed the holders of contended/timeout records to this format's holder cache. */
+  format?: LockscopeFormat;
+}
+
+export const DEFAULT_LEVELS: Readonly<Record<RecordEvent, string>> = Object.freeze({
+  contended: 'warn',
+  'held-too-long': 'warn',
+  leaked: 'warn',
+  timeout: 'error',
+  aborted: 'error',
+  error: 'error',
+  acquired: 'debug',
+  released: 'debug',
+  probe: 'debug',
+});
+
+// syslog levels (winston.config.syslog) spell warn as `warning`.
+const ALIASES: Record<string, string> = { warn: 'warning', warning: 'warn' };
+
+/** Logs lockscope records through an existing winston logger. Returns a detach function. */
+export function attachWinston(logger: WinstonLike, options: AttachWinstonOptions = {}): () => void {
+  const fn = 'attachWinston';
+  if (
+    typeof logger !== 'object' ||
+    logger === null ||
+    typeof logger.log !== 'function' ||
+    typeof logger.isLevelEnabled !== 'function' ||
+    typeof logger.child !== 'function' ||
+    typeof logger.levels !== 'object'
+  ) {
+    throw invalidArgument(fn, undefined, 'logger must be a winston logger');
+  }
+  if (typeof options !== 'object' || options === null) throw invalidArgument(fn, undefined, 'options must be an object');
+  const key = options.key ?? 'lock';
+  if (typeof key !== 'string' || key === '' || key === 'level' || key === 'message') {
+    throw invalidArgument(fn, undefined, "options.key must be a non-empty string other than 'level' and 'message'");
+  }
+  const levels: Record<string, string> = {};
+  for (const [event, dflt] of Object.entries(DEFAULT_LEVELS)) {
+    const want = options.levels?.[event as RecordEvent];
+    const level = want ?? (dflt in logger.levels ? dflt : (ALIASES[dflt] ?? dflt));
+    if (level !== 'silent' && !(level in logger.levels)) {
+      if (want !== undefined) throw invalidArgument(fn, undefined, `options.levels.${event}: '${level}' is not a level of this logger`);
+      continue; // the logger's level set has no such level: that event is not logged
+    }
+    levels[event] = level;
+  }
+  for (const event of Object.keys(options.levels ?? {})) {
+    if (!(event in DEFAULT_LEVELS)) throw invalidArgument(fn, undefined, `options.levels: unknown event '${event}'`);
+  }
+  const cache = options.format?.holders;
+  const child = logger.child({ lockscope: RECORD_SCHEMA_VERSION });
+  return subscribeRecords((record: LockscopeRecord) => {
+    if (cache && record.holders.length > 0) cache.remember(record.path, record.holders);
+    const level = levels[record.event];
+    if (level === undefined || level === 'silent' || !logger.isLevelEnabled(level)) return;
+    child.log({ level, message: describeRecord(record), [key]: record });
+  });
+}

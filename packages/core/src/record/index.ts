@@ -59,6 +59,7 @@ export interface RecordHolder {
 /** What a lockscope holder says about itself (read from its card file, never asked for). */
 export interface RecordHolderCard {
   label: string | null;
+  /** When the holder acquired the lock (ms since epoch). */
   acquiredAt: number;
   /** Stack of the call that acquired the lock (file paths and line numbers only). */
   stack: string | null;
@@ -82,8 +83,11 @@ export interface RecordSnapshot {
   activeResources: Record<string, number>;
   /** Other lockscope waiters and holders in this process. */
   inProcess: RecordWaiterInfo[];
-  /** Event-loop delay (ms) at snapshot time: p50, p99 and max over the recent window. */
-  eventLoopDelay: { p50: number; p99: number; max: number } | null;
+  /**
+   * Event-loop delay (ms) at snapshot time: p50, p99 and max over the recent window (`windowMs`
+   * long, at most about 10 s); null when the monitor is off or had no sample yet.
+   */
+  eventLoopDelay: { p50: number; p99: number; max: number; windowMs: number } | null;
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
   /** Excerpt of Node's diagnostic report when `report: true`; never its environment. */
   report?: {
@@ -107,6 +111,13 @@ export interface LockscopeRecord {
   range: RecordRange | null;
   /** This process. */
   pid: number;
+  /**
+   * Per-process id of the wait (lock call) this record belongs to: the `contended` record and the
+   * terminal record of one wait share it, and so does the acquire tracing context. Null otherwise.
+   */
+  waitId: number | null;
+  /** Per-process id of the hold: `acquired`, `held-too-long`, `released` and `leaked` share it. */
+  holdId: number | null;
   label: string | null;
   /** Wait so far (contended) or total wait (terminal events), ms. */
   waitedMs: number | null;
@@ -118,3 +129,36 @@ export interface LockscopeRecord {
   holdersComplete: boolean | null;
   snapshot: RecordSnapshot | null;
 }
+
+/**
+ * The message published on the `lockscope:lock:acquire` TracingChannel (start, end, asyncStart,
+ * asyncEnd, error). Node adds `result` or `error`; lockscope adds `record` (the terminal record)
+ * before `end` (sync) or `asyncEnd`/`error` (async) are published.
+ */
+export interface AcquireContext {
+  path: string;
+  kind: RecordLockKind;
+  mode: RecordLockMode;
+  range: RecordRange | null;
+  label: string | null;
+  /** true for `tryLock` (traceSync), false for `lock` (tracePromise). */
+  sync: boolean;
+  /** Same id as the wait's records; correlates `lockscope:lock:contended` with this call. */
+  waitId: number;
+  /** The terminal record; absent when tryLock found the lock busy (result null). */
+  record?: LockscopeRecord;
+  result?: unknown;
+  error?: unknown;
+}
+
+/** The message published on the `lockscope:probe` TracingChannel. */
+export interface ProbeContext {
+  path: string;
+  options: unknown;
+  /** Record with event `probe`, set before `asyncEnd`/`error`. */
+  record?: LockscopeRecord;
+  result?: unknown;
+  error?: unknown;
+}
+
+export { buildRecord, recordError, terminalEventFor, type RecordInit } from './build.js';

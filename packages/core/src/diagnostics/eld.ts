@@ -1,0 +1,68 @@
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { liveConfig } from '../config.js';
+import { anySubscribers } from './listening.js';
+
+/**
+ * Event-loop delay monitor, started lazily the first time instrumentation is active and stopped
+ * by an unref'd watchdog once nobody subscribes. Its own cost is one libuv timer at RESOLUTION_MS
+ * (measured in bench/snapshot.mjs). The window is reset every WINDOW_MS so values are recent.
+ */
+const RESOLUTION_MS = 20;
+const WINDOW_MS = 10_000;
+const WATCHDOG_MS = 5_000;
+
+let hist: IntervalHistogram | null = null;
+let windowStart = 0;
+let watchdog: NodeJS.Timeout | null = null;
+
+export function ensureEventLoopMonitor(): void {
+  if (hist !== null || !liveConfig().snapshot.eventLoopDelay) return;
+  try {
+    hist = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+    hist.enable();
+    windowStart = performance.now();
+    watchdog = setInterval(tick, WATCHDOG_MS);
+    watchdog.unref();
+  } catch {
+    stopEventLoopMonitor();
+  }
+}
+
+function tick(): void {
+  try {
+    if (!anySubscribers() || !liveConfig().snapshot.eventLoopDelay) {
+      stopEventLoopMonitor();
+      return;
+    }
+    if (hist !== null && performance.now() - windowStart >= WINDOW_MS) {
+      hist.reset();
+      windowStart = performance.now();
+    }
+  } catch {
+    // never throw from a timer
+  }
+}
+
+export function stopEventLoopMonitor(): void {
+  if (watchdog !== null) clearInterval(watchdog);
+  watchdog = null;
+  if (hist !== null) hist.disable();
+  hist = null;
+}
+
+export function eventLoopMonitorRunning(): boolean {
+  return hist !== null;
+}
+
+const ms = (ns: number): number => Math.round(ns / 1e3) / 1e3;
+
+/** p50/p99/max in ms over the current window; null when off or without samples. */
+export function readEventLoopDelay(): { p50: number; p99: number; max: number; windowMs: number } | null {
+  if (hist === null || hist.count === 0) return null;
+  return {
+    p50: ms(hist.percentile(50)),
+    p99: ms(hist.percentile(99)),
+    max: ms(hist.max),
+    windowMs: Math.round(performance.now() - windowStart),
+  };
+}

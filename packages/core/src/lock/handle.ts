@@ -1,0 +1,93 @@
+import type { LockKind } from '../errors.js';
+import { releaseRequest } from './engine.js';
+import * as events from './events.js';
+import type { LockRequest } from './request.js';
+import type { LockMode, LockRange } from './types.js';
+
+/**
+ * A handle collected while held is reported and released. The registry holds the request (which
+ * never points back at its handle), so registering does not keep the handle alive.
+ */
+const leaks = new FinalizationRegistry<LockRequest>((req) => {
+  if (req.state !== 'held') return;
+  const heldMs = Date.now() - req.acquiredAt;
+  let error: unknown;
+  try {
+    error = releaseRequest(req, true);
+  } catch (err) {
+    error = err;
+  }
+  events.leaked(req, heldMs, error);
+});
+
+/** A held lock. Release it with `release()`, `releaseSync()`, or `await using`. */
+export class LockHandle {
+  /** Absolute path as given (not resolved through symlinks). */
+  readonly path: string;
+  readonly kind: LockKind;
+  readonly mode: LockMode;
+  /** Byte range for `ofd`/`posix` locks made with `range`, else null (whole file). */
+  readonly range: LockRange | null;
+  /** Date.now() when the lock was granted. */
+  readonly acquiredAt: number;
+  /** How long the acquire took, ms (waiting included). */
+  readonly waitedMs: number;
+  readonly #req: LockRequest;
+
+  /** @internal Made by the engine only. */
+  constructor(req: LockRequest) {
+    this.#req = req;
+    this.path = req.path;
+    this.kind = req.kind;
+    this.mode = req.mode;
+    this.range = req.range;
+    this.acquiredAt = req.acquiredAt;
+    this.waitedMs = req.waitedMs;
+    leaks.register(this, req, req);
+  }
+
+  /**
+   * The fd the lock is held through while held, -1 after release. Never close it yourself: for
+   * `posix` closing ANY fd of the file drops all of this process's POSIX locks on it, and it is
+   * shared by every posix handle of the file.
+   */
+  get fd(): number {
+    return this.#req.state === 'held' ? this.#req.fd : -1;
+  }
+
+  /** Whether release() has run (or the lock was lost to the leak detector). */
+  get released(): boolean {
+    return this.#req.state !== 'held';
+  }
+
+  /** Unlock and close, synchronously. Idempotent. Throws a LockError if the unlock call failed. */
+  releaseSync(): void {
+    const req = this.#req;
+    if (req.state !== 'held') return;
+    leaks.unregister(req);
+    const err = releaseRequest(req, false);
+    if (err !== undefined) throw err;
+  }
+
+  /** Unlock and close. Idempotent. */
+  release(): Promise<void> {
+    try {
+      this.releaseSync();
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.releaseSync();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { path: this.path, kind: this.kind, mode: this.mode, range: this.range, fd: this.fd, acquiredAt: this.acquiredAt, waitedMs: this.waitedMs, released: this.released };
+  }
+}

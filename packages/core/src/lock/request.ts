@@ -1,0 +1,181 @@
+/**
+ * One object per lock request, from the call until release: everything instrumentation needs
+ * (path, identity, kind, mode, range, timing, timeout, signal, state) lives here. It never
+ * references its LockHandle, so a leaked handle can be garbage-collected and reported.
+ */
+import { fileURLToPath } from 'node:url';
+import { invalidArgument, type LockKind } from '../errors.js';
+import type { PendingWait } from '../platform/types.js';
+import type { LockHandle } from './handle.js';
+import type { InodeEntry, TableEntry } from './table.js';
+import type { LockMode, LockOptions, LockRange } from './types.js';
+
+/**
+ * new -> (queued ->) trying -> (waiting ->) held -> released
+ * queued: behind a conflicting request of this process; waiting: blocked in the kernel on a
+ * waiter thread; cancelling: timed out/aborted while the kernel wait is being interrupted (the fd
+ * stays open and the request keeps its place until the waiter thread let go of it).
+ */
+export type RequestState = 'new' | 'queued' | 'trying' | 'waiting' | 'cancelling' | 'held' | 'released' | 'failed';
+
+const KNOWN_OPTIONS = new Set(['mode', 'kind', 'timeout', 'signal', 'create', 'fileMode', 'range']);
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class LockRequest {
+  /** Absolute path as the caller named it (not resolved through symlinks). */
+  readonly path: string;
+  readonly kind: LockKind;
+  readonly mode: LockMode;
+  readonly exclusive: boolean;
+  readonly range: LockRange | null;
+  /** Byte range as the kernel sees it: whole file is 0/0. */
+  readonly start: number;
+  readonly length: number;
+  /** ms; Infinity = wait forever. */
+  readonly timeout: number;
+  readonly signal: AbortSignal | undefined;
+  readonly create: boolean;
+  readonly fileMode: number;
+  /** The public function that made it: 'lock' | 'tryLock' | 'withLock'. */
+  readonly api: string;
+  /** performance.now() at the call. */
+  readonly startedAt: number;
+
+  state: RequestState = 'new';
+  fd = -1;
+  /** Whether `fd` was opened read-write. */
+  writable = false;
+  dev = 0;
+  ino = 0;
+  /** In-process state of the file (same dev:ino through any path), once opened. */
+  inode: InodeEntry | null = null;
+  /** Its in-process table entry once the file's identity is known. */
+  entry: TableEntry | null = null;
+  /** Where the wait happened, if it waited: behind an in-process holder or in the kernel. */
+  waitedOn: 'in-process' | 'kernel' | null = null;
+  /** The in-process request it queued behind (for messages and diagnostics). */
+  blocker: LockRequest | null = null;
+  /** ms since the epoch when granted. */
+  acquiredAt = 0;
+  waitedMs = 0;
+
+  // Async plumbing, cleared when the promise settles.
+  resolve: ((h: LockHandle) => void) | null = null;
+  reject: ((e: unknown) => void) | null = null;
+  timer: NodeJS.Timeout | null = null;
+  onAbort: (() => void) | null = null;
+  pending: PendingWait | null = null;
+
+  constructor(api: string, path: unknown, options: LockOptions | undefined | null) {
+    this.api = api;
+    this.startedAt = performance.now();
+    this.path = normalizePath(api, path);
+    if (options === undefined || options === null) {
+      this.kind = 'flock';
+      this.mode = 'exclusive';
+      this.exclusive = true;
+      this.range = null;
+      this.start = 0;
+      this.length = 0;
+      this.timeout = Infinity;
+      this.signal = undefined;
+      this.create = true;
+      this.fileMode = 0o600;
+      return;
+    }
+    if (typeof options !== 'object') throw invalidArgument(api, this.path, 'options must be an object');
+    for (const k in options) {
+      if (!KNOWN_OPTIONS.has(k)) throw invalidArgument(api, this.path, `unknown option '${k}'`);
+    }
+    const o = options;
+    const kind = o.kind ?? 'flock';
+    if (kind !== 'flock' && kind !== 'ofd' && kind !== 'posix') {
+      throw invalidArgument(api, this.path, `kind must be 'flock', 'ofd' or 'posix', got ${show(kind)}`);
+    }
+    this.kind = kind;
+    const mode = o.mode ?? 'exclusive';
+    if (mode !== 'exclusive' && mode !== 'shared') {
+      throw invalidArgument(api, this.path, `mode must be 'exclusive' or 'shared', got ${show(mode)}`, kind);
+    }
+    this.mode = mode;
+    this.exclusive = mode === 'exclusive';
+    const timeout = o.timeout ?? Infinity;
+    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0 || (timeout > MAX_TIMER_MS && timeout !== Infinity)) {
+      throw invalidArgument(api, this.path, `timeout must be a number of ms from 0 to ${MAX_TIMER_MS}, or Infinity, got ${show(timeout)}`, kind);
+    }
+    this.timeout = timeout;
+    const signal = o.signal;
+    if (signal !== undefined && !isAbortSignal(signal)) {
+      throw invalidArgument(api, this.path, 'signal must be an AbortSignal', kind);
+    }
+    this.signal = signal;
+    const create = o.create ?? true;
+    if (typeof create !== 'boolean') throw invalidArgument(api, this.path, `create must be a boolean, got ${show(create)}`, kind);
+    this.create = create;
+    const fileMode = o.fileMode ?? 0o600;
+    if (!Number.isInteger(fileMode) || fileMode < 0 || fileMode > 0o7777) {
+      throw invalidArgument(api, this.path, `fileMode must be an integer from 0 to 0o7777, got ${show(fileMode)}`, kind);
+    }
+    this.fileMode = fileMode;
+    const range = o.range;
+    if (range === undefined || range === null) {
+      this.range = null;
+      this.start = 0;
+      this.length = 0;
+    } else {
+      if (kind === 'flock') {
+        throw invalidArgument(api, this.path, "range needs kind 'ofd' or 'posix' (flock always locks the whole file)", kind);
+      }
+      const { start, length } = range as Partial<LockRange>;
+      if (typeof range !== 'object' || !isOffset(start) || !isOffset(length) || start + length > Number.MAX_SAFE_INTEGER) {
+        throw invalidArgument(
+          api,
+          this.path,
+          'range must be { start, length } with non-negative safe integers (length 0 = to end of file)',
+          kind,
+        );
+      }
+      this.range = { start, length };
+      this.start = start;
+      this.length = length;
+    }
+  }
+}
+
+function normalizePath(api: string, path: unknown): string {
+  let p: string;
+  if (typeof path === 'string') p = path;
+  else if (path instanceof URL) {
+    try {
+      p = fileURLToPath(path);
+    } catch (err) {
+      throw invalidArgument(api, String(path), `path URL must be a file: URL (${(err as Error).message})`);
+    }
+  } else throw invalidArgument(api, undefined, `path must be a string or a file: URL, got ${show(path)}`);
+  if (p.length === 0) throw invalidArgument(api, p, 'path must not be empty');
+  if (p.includes('\0')) throw invalidArgument(api, p.replace(/\0/g, '\\0'), 'path must not contain NUL bytes');
+  if (p.charCodeAt(0) === 47 /* / */) return p;
+  // Plain concatenation, not path.resolve: '..' after a symlink must mean what the kernel says.
+  const cwd = process.cwd();
+  return cwd === '/' ? `/${p}` : `${cwd}/${p}`;
+}
+
+function isOffset(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+function isAbortSignal(s: unknown): s is AbortSignal {
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof (s as AbortSignal).aborted === 'boolean' &&
+    typeof (s as AbortSignal).addEventListener === 'function' &&
+    typeof (s as AbortSignal).removeEventListener === 'function'
+  );
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  return typeof v;
+}

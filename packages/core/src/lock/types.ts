@@ -1,0 +1,27 @@
+import type { LockKind } from '../errors.js';
+
+export type { LockKind } from '../errors.js';
+export type LockMode = 'exclusive' | 'shared';
+
+/** A byte range for `ofd` and `posix` locks. `length` 0 means "to end of file, however it grows". */
+export interface LockRange {
+  start: number;
+  length: number;
+}
+
+export interface LockOptions {
+  /** 'exclusive' (default) or 'shared'. */
+  mode?: LockMode;
+  /** 'flock' (default: interoperates with flock(1), Python filelock, gofrs/flock), 'ofd' or 'posix'. */
+  kind?: LockKind;
+  /** Give up after this many ms (reason 'timeout'). Default: wait forever. 0: one attempt, no wait. */
+  timeout?: number;
+  /** Give up when aborted (reason 'aborted'). */
+  signal?: AbortSignal;
+  /** Create a missing file (default true). Missing parent directories are always an error. */
+  create?: boolean;
+  /** Permission bits for a created file (default 0o600, then the umask applies). */
+  fileMode?: number;
+  /** Byte range, `ofd` and `posix` only. Default: the whole file. */
+  range?: LockRange;
+}

@@ -1,0 +1,134 @@
+/** Linux backend: flock, POSIX fcntl and OFD fcntl locks through glibc (koffi), waits on waiter threads. */
+import { fstatSync, statSync } from 'node:fs';
+import type { LockKind } from '../../errors.js';
+import type { FileId, PendingWait, PlatformBackend, WaitDone } from '../types.js';
+import {
+  libc,
+  fillFlock,
+  readU64,
+  FLOCK_SIZE,
+  STAT_SIZE,
+  LOCK_SH,
+  LOCK_EX,
+  LOCK_NB,
+  LOCK_UN,
+  F_SETLK,
+  F_OFD_SETLK,
+  F_RDLCK,
+  F_WRLCK,
+  F_UNLCK,
+  O_RDONLY,
+  O_RDWR,
+  O_CREAT,
+  O_CLOEXEC,
+} from './libc.js';
+import { startWait, waiterStats } from './waiters.js';
+
+const EINTR = 4;
+const flockBuf = Buffer.alloc(FLOCK_SIZE);
+const statBuf = Buffer.alloc(STAT_SIZE);
+
+function setlkCmd(kind: LockKind): number {
+  return kind === 'posix' ? F_SETLK : F_OFD_SETLK;
+}
+
+/** Node's stat as the fallback where glibc < 2.33 exports no fstat/stat symbol. */
+function nodeStat(fn: () => { dev: number; ino: number }, out: FileId): number {
+  try {
+    const st = fn();
+    out.dev = st.dev;
+    out.ino = st.ino;
+    return 0;
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).errno;
+    return typeof errno === 'number' ? (errno < 0 ? errno : -errno) : -5;
+  }
+}
+
+/** st_dev and st_ino out of statBuf after an fstat/stat call that returned `rc`. */
+function identity(rc: number, out: FileId): number {
+  if (rc !== 0) return -libc().errno();
+  out.dev = readU64(statBuf, 0);
+  out.ino = readU64(statBuf, 8);
+  return 0;
+}
+
+export const linuxBackend: PlatformBackend = {
+  name: 'linux',
+  kinds: new Set<LockKind>(['flock', 'posix', 'ofd']),
+
+  init() {
+    libc();
+  },
+
+  lockSyscall(kind) {
+    return kind === 'flock' ? 'flock' : 'fcntl';
+  },
+
+  open(path, write, create, fileMode) {
+    const c = libc();
+    const flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC;
+    for (;;) {
+      const fd = c.open(path, flags, fileMode);
+      if (fd >= 0) return fd;
+      const errno = c.errno();
+      if (errno !== EINTR) return -errno;
+    }
+  },
+
+  close(fd) {
+    const c = libc();
+    // On Linux the fd is gone even when close() reports EINTR: never retry (it could close a reused fd).
+    if (c.close(fd) === 0) return 0;
+    const errno = c.errno();
+    return errno === EINTR ? 0 : -errno;
+  },
+
+  fileId(fd, out) {
+    const c = libc();
+    if (!c.fstat) return nodeStat(() => fstatSync(fd), out);
+    return identity(c.fstat(fd, statBuf), out);
+  },
+
+  pathId(path, out) {
+    const c = libc();
+    if (!c.stat) return nodeStat(() => statSync(path), out);
+    return identity(c.stat(path, statBuf), out);
+  },
+
+  tryLock(fd, kind, exclusive, start, length) {
+    const c = libc();
+    for (;;) {
+      let rc: number;
+      if (kind === 'flock') rc = c.flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB);
+      else {
+        fillFlock(flockBuf, exclusive ? F_WRLCK : F_RDLCK, start, length);
+        rc = c.fcntl(fd, setlkCmd(kind), flockBuf);
+      }
+      if (rc === 0) return 0;
+      const errno = c.errno();
+      if (errno !== EINTR) return -errno;
+    }
+  },
+
+  unlock(fd, kind, start, length) {
+    const c = libc();
+    for (;;) {
+      let rc: number;
+      if (kind === 'flock') rc = c.flock(fd, LOCK_UN);
+      else {
+        fillFlock(flockBuf, F_UNLCK, start, length);
+        rc = c.fcntl(fd, setlkCmd(kind), flockBuf);
+      }
+      if (rc === 0) return 0;
+      const errno = c.errno();
+      if (errno !== EINTR) return -errno;
+    }
+  },
+
+  wait(fd, kind, exclusive, start, length, done: WaitDone): PendingWait {
+    return startWait(fd, kind, exclusive, start, length, done);
+  },
+
+  waiterStats,
+};

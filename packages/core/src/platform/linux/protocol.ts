@@ -1,0 +1,27 @@
+/** Message and shared-memory layout between waiters.ts (main thread) and waiter.ts (waiter thread). */
+
+/** Int32 slots of the per-thread SharedArrayBuffer. */
+export const S_TID = 0; // waiter thread's kernel tid (0 until it started)
+export const S_JOB = 1; // seq of the job inside its lock loop, 0 when none
+export const S_CANCEL = 2; // seq the main thread wants cancelled
+export const S_DONE = 3; // seq of the last job that left its lock loop
+export const S_SLOTS = 4;
+
+export const KIND_FLOCK = 0;
+export const KIND_POSIX = 1;
+export const KIND_OFD = 2;
+
+export interface WaitJob {
+  seq: number;
+  fd: number;
+  kind: number;
+  exclusive: boolean;
+  start: number;
+  length: number;
+}
+
+export interface WaitResult {
+  seq: number;
+  errno: number;
+  cancelled: boolean;
+}

@@ -1,0 +1,61 @@
+/**
+ * Waiter thread: makes ONE blocking lock call at a time (flock LOCK_EX/LOCK_SH, F_SETLKW,
+ * F_OFD_SETLKW) on an fd the main thread opened. The fd table is per process, so the lock lands on
+ * the main thread's open file description (flock/OFD) or on the process (POSIX).
+ *
+ * Cancellation protocol (shared Int32Array, see waiters.ts for the other side):
+ * the main thread stores the job's seq in CANCEL, then sends SIGURG (handler without SA_RESTART)
+ * to this thread's tid until DONE == seq. Here: publish JOB = seq, check CANCEL before every
+ * attempt, retry on EINTR unless cancelled. A signal that lands before the syscall starts is lost,
+ * which is why the main thread keeps re-sending until DONE moves.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  libc,
+  fillFlock,
+  FLOCK_SIZE,
+  LOCK_EX,
+  LOCK_SH,
+  F_SETLKW,
+  F_OFD_SETLKW,
+  F_RDLCK,
+  F_WRLCK,
+} from './libc.js';
+import { S_TID, S_JOB, S_CANCEL, S_DONE, KIND_FLOCK, KIND_POSIX, type WaitJob, type WaitResult } from './protocol.js';
+
+const EINTR = 4;
+const port = parentPort!;
+const S = new Int32Array((workerData as { sab: SharedArrayBuffer }).sab);
+const c = libc();
+const flockBuf = Buffer.alloc(FLOCK_SIZE);
+
+Atomics.store(S, S_TID, c.gettid());
+Atomics.notify(S, S_TID); // an exiting main thread may be waiting for this thread to finish starting
+
+port.on('message', (job: WaitJob) => {
+  Atomics.store(S, S_JOB, job.seq);
+  let errno = 0;
+  let cancelled = false;
+  for (;;) {
+    if (Atomics.load(S, S_CANCEL) === job.seq) {
+      cancelled = true;
+      break;
+    }
+    let rc: number;
+    if (job.kind === KIND_FLOCK) {
+      rc = c.flock(job.fd, job.exclusive ? LOCK_EX : LOCK_SH);
+    } else {
+      fillFlock(flockBuf, job.exclusive ? F_WRLCK : F_RDLCK, job.start, job.length);
+      rc = c.fcntl(job.fd, job.kind === KIND_POSIX ? F_SETLKW : F_OFD_SETLKW, flockBuf);
+    }
+    if (rc === 0) break; // granted: report it even if a cancel raced in; the main side unlocks
+    errno = c.errno();
+    if (errno !== EINTR) break;
+    errno = 0;
+  }
+  Atomics.store(S, S_JOB, 0);
+  Atomics.store(S, S_DONE, job.seq);
+  Atomics.notify(S, S_DONE);
+  const result: WaitResult = { seq: job.seq, errno, cancelled };
+  port.postMessage(result);
+});

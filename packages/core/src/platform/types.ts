@@ -1,0 +1,72 @@
+import type { LockKind } from '../errors.js';
+
+/**
+ * The whole contract between the lock engine (src/lock) and an OS backend. One small file set per
+ * platform implements it (platform/linux today; platform/darwin and platform/win32 later), in the
+ * spirit of gofrs/flock: the engine owns queueing, identity, timeouts and handles; a backend only
+ * knows how to open a file, name its identity, and take, drop or wait for a lock on it.
+ *
+ * Conventions, chosen so the uncontended path allocates nothing:
+ * - failures are returned, not thrown: a negative OS errno (`-EAGAIN`), success is 0 (or the fd);
+ * - byte ranges are `start`/`length` in bytes, `length` 0 meaning "to end of file, however it
+ *   grows"; `flock` ignores them (whole file);
+ * - `fd` is whatever small integer the platform locks through (a POSIX fd; a CRT fd on Windows).
+ */
+export interface PlatformBackend {
+  /** Short name for messages: 'linux', 'darwin', 'win32'. */
+  readonly name: string;
+  /** Lock kinds this backend implements; the engine rejects others with reason 'unsupported'. */
+  readonly kinds: ReadonlySet<LockKind>;
+  /**
+   * Load the native layer (koffi, libc symbols). Throws with the cause when that is impossible;
+   * the engine calls it once and turns a failure into reason 'unsupported'.
+   */
+  init(): void;
+  /** The syscall name a kind's lock errors report (`flock`, `fcntl`, `LockFileEx`): classifyErrno keys on it. */
+  lockSyscall(kind: LockKind): string;
+
+  /**
+   * Open `path` close-on-exec for locking. `write`: read-write, else read-only. `create`: create a
+   * missing file with permission bits `fileMode` (never parent directories).
+   * Returns the fd, or -errno.
+   */
+  open(path: string, write: boolean, create: boolean, fileMode: number): number;
+  /** Close an fd. Returns 0 or -errno. */
+  close(fd: number): number;
+  /** (device, inode) of an open fd into `out`. Returns 0 or -errno. */
+  fileId(fd: number, out: FileId): number;
+  /** (device, inode) of a path, following symlinks, into `out`. Returns 0 or -errno. */
+  pathId(path: string, out: FileId): number;
+
+  /** One non-blocking attempt. Returns 0 (held) or -errno (-EAGAIN/-EACCES: someone else has it). */
+  tryLock(fd: number, kind: LockKind, exclusive: boolean, start: number, length: number): number;
+  /** Drop a lock (or, for fcntl kinds, the part of it in the range). Returns 0 or -errno. */
+  unlock(fd: number, kind: LockKind, start: number, length: number): number;
+  /**
+   * Block until the kernel grants the lock, off the main thread and off the libuv threadpool.
+   * `done` is called exactly once, asynchronously, and only once the backend will never touch
+   * `fd` again (so the engine may close it). A grant that races a cancel is still reported as
+   * granted (`errno` 0): the engine then unlocks it.
+   */
+  wait(fd: number, kind: LockKind, exclusive: boolean, start: number, length: number, done: WaitDone): PendingWait;
+  /** Optional: threads (or other resources) the wait machinery has now, and how many are waiting. */
+  waiterStats?(): { threads: number; busy: number };
+}
+
+/** Identity of a file: same (dev, ino) means the same file through any path, symlink or hard link. */
+export interface FileId {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * `errno`: 0 granted, else the positive errno of the failed wait.
+ * `cancelled`: the wait stopped because of `cancel()` without a grant.
+ * `cause`: set when the wait machinery itself failed (e.g. a waiter thread died).
+ */
+export type WaitDone = (errno: number, cancelled: boolean, cause?: unknown) => void;
+
+export interface PendingWait {
+  /** Ask the wait to stop; `done` still follows (promptly). Idempotent. */
+  cancel(): void;
+}

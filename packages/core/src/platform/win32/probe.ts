@@ -1,0 +1,94 @@
+/**
+ * Windows probe: who has a file open, per Restart Manager. Windows has no API that names the owner
+ * of a byte-range lock, so `locks` stays empty and the result says so (`complete: false`,
+ * `incomplete: ['no-lock-owner-api']`) instead of guessing that an opener is the holder.
+ */
+import { statSync, type BigIntStats } from 'node:fs';
+import { resolve } from 'node:path';
+import { ProbeError } from '../../errors.js';
+import type { ProbeOpener, ProbeResult, IncompleteReason } from '../../probe/types.js';
+import { rmListProcesses, RestartManagerError, type RmListOptions, type RmProcess } from './restart-manager.js';
+import { classifyErrno, classifyWin32Error, errnoNumber } from '../../errors.js';
+
+/** Why a Windows or macOS probe is never complete about lock owners. */
+export const NO_LOCK_OWNER_API = 'no-lock-owner-api';
+export type PlatformIncompleteReason = IncompleteReason | typeof NO_LOCK_OWNER_API;
+
+export interface WindowsOpener extends ProbeOpener {
+  /** What Restart Manager says about the process (fds and maps stay empty: it does not tell). */
+  windows: Pick<RmProcess, 'appName' | 'serviceName' | 'appType' | 'appStatus' | 'tsSessionId' | 'restartable' | 'identity'>;
+}
+
+export interface WindowsProbeResult extends Omit<ProbeResult, 'incomplete' | 'openers'> {
+  openers: WindowsOpener[];
+  incomplete: PlatformIncompleteReason[];
+  /** One line for humans on what this platform cannot tell. */
+  limitation: string;
+}
+
+export const WINDOWS_LIMITATION =
+  'Windows has no API that names the owner of a byte-range lock: openers are listed (Restart Manager), lock holders are unknown';
+
+/** stat for a probe: a ProbeError (reason 'not-found' for a missing path) instead of a Node error. */
+export function statForProbe(abs: string): BigIntStats {
+  try {
+    return statSync(abs, { bigint: true });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    // Node's err.errno is libuv's number on Windows (-4058 for ENOENT): go by the code's name.
+    const errno = (err.code && errnoNumber(err.code)) || errnoNumber('EIO') || 5;
+    const c = classifyErrno('stat', errno);
+    throw new ProbeError({ code: c.code, errno, syscall: 'stat', path: abs, reason: c.reason, message: err.message, cause: e });
+  }
+}
+
+export function probeWin32(path: string, rm: RmListOptions = {}): WindowsProbeResult {
+  const t0 = performance.now();
+  const abs = resolve(path);
+  const st = statForProbe(abs);
+  let listed;
+  try {
+    listed = rmListProcesses([abs], rm);
+  } catch (e) {
+    if (!(e instanceof RestartManagerError)) throw e;
+    const c = classifyWin32Error(e.syscall, e.code);
+    throw new ProbeError({ code: c.code, errno: e.code, syscall: e.syscall, path: abs, reason: c.reason, retry: c.retry, message: `${c.code} (${e.code}): ${c.description}, ${e.syscall} '${abs}'`, cause: e });
+  }
+  const openers: WindowsOpener[] = listed.processes.map((p) => ({
+    pid: p.pid,
+    ppid: null,
+    uid: null,
+    user: null,
+    command: p.appName || null,
+    argv: null,
+    exe: null,
+    startTime: p.startTime,
+    fds: [],
+    maps: [],
+    windows: {
+      appName: p.appName,
+      serviceName: p.serviceName,
+      appType: p.appType,
+      appStatus: p.appStatus,
+      tsSessionId: p.tsSessionId,
+      restartable: p.restartable,
+      identity: p.identity,
+    },
+  }));
+  return {
+    path: abs,
+    dev: Number(st.dev),
+    ino: Number(BigInt.asUintN(53, st.ino)),
+    device: st.dev.toString(16),
+    depth: 'full',
+    locks: [],
+    openers,
+    complete: false,
+    incomplete: [NO_LOCK_OWNER_API],
+    limitation: WINDOWS_LIMITATION,
+    unreadable: [],
+    uid: -1,
+    platform: 'win32',
+    stats: { durationMs: performance.now() - t0, fastPath: false, processesScanned: openers.length, fdsScanned: 0, longestSliceMs: performance.now() - t0 },
+  };
+}

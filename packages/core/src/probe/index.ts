@@ -1,0 +1,230 @@
+/**
+ * probe() and listLocks(): portable front (validation, typed errors, tracing, record mapping).
+ * The platform part lives in its own file: linux.ts today; macOS (libproc) and Windows (Restart
+ * Manager) probes plug in beside it.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ProbeError, classifyErrno, errnoNumber } from '../errors.js';
+import { traceProbe } from '../diagnostics/trace.js';
+import type { RecordHolder } from '../record/index.js';
+import { listLocksLinux, probeLinux, type EngineOptions } from './linux.js';
+import type { ListLocksResult, ProbeDepth, ProbeLock, ProbeOptions, ProbeResult } from './types.js';
+
+export type * from './types.js';
+export { redactArgv, REDACTED } from './redact.js';
+
+const DEPTHS: readonly ProbeDepth[] = ['holders', 'full'];
+
+function invalid(fn: string, path: string | undefined, message: string): ProbeError {
+  return new ProbeError({
+    code: 'EINVAL',
+    errno: errnoNumber('EINVAL') ?? 22,
+    syscall: fn,
+    path,
+    reason: 'invalid-argument',
+    message: `EINVAL: ${message}, ${fn}${path === undefined ? '' : ` '${path}'`}`,
+  });
+}
+
+function unsupported(fn: string, path: string | undefined): ProbeError {
+  return new ProbeError({
+    code: 'ENOTSUP',
+    errno: errnoNumber('ENOTSUP') ?? 95,
+    syscall: fn,
+    path,
+    reason: 'unsupported',
+    message: `ENOTSUP: ${fn} is not supported on ${process.platform} yet (Linux only for now), ${fn}${path === undefined ? '' : ` '${path}'`}`,
+  });
+}
+
+function fromFsError(e: unknown, syscall: string, path: string): ProbeError {
+  const code = (e as { code?: unknown }).code;
+  const errno = typeof code === 'string' ? errnoNumber(code) : undefined;
+  if (errno === undefined) {
+    return new ProbeError({ code: 'EIO', errno: errnoNumber('EIO') ?? 5, syscall, path, reason: 'io', message: `EIO: ${String(e)}, ${syscall} '${path}'`, cause: e });
+  }
+  const c = classifyErrno(syscall, errno);
+  return new ProbeError({
+    code: c.code,
+    errno,
+    syscall,
+    path,
+    reason: c.reason,
+    retry: c.retry,
+    message: `${c.code}: ${c.code === 'ENOENT' ? 'no such file or directory' : c.description}, ${syscall} '${path}'`,
+    cause: e,
+  });
+}
+
+function checkPath(fn: string, path: unknown): string {
+  let p: string;
+  if (path instanceof URL) {
+    if (path.protocol !== 'file:') throw invalid(fn, path.href, 'only file: URLs name files');
+    try {
+      p = fileURLToPath(path);
+    } catch (e) {
+      throw invalid(fn, path.href, (e as Error).message);
+    }
+  } else if (typeof path === 'string') {
+    p = path;
+  } else {
+    throw invalid(fn, undefined, `path must be a string or file: URL, got ${path === null ? 'null' : typeof path}`);
+  }
+  if (p.length === 0) throw invalid(fn, p, 'path is empty');
+  if (p.includes('\0')) throw invalid(fn, p.replace(/\0/g, '\\0'), 'path contains a NUL byte');
+  return resolvePath(p);
+}
+
+function checkOptions(fn: string, path: string | undefined, o: unknown, defaultDepth: ProbeDepth): EngineOptions {
+  if (o !== undefined && (o === null || typeof o !== 'object')) throw invalid(fn, path, 'options must be an object');
+  const opt = (o ?? {}) as ProbeOptions;
+  const depth = opt.depth ?? defaultDepth;
+  if (!DEPTHS.includes(depth)) throw invalid(fn, path, `depth must be 'holders' or 'full', got ${String(depth)}`);
+  const timeout = opt.timeout ?? Infinity;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) throw invalid(fn, path, 'timeout must be a number of ms >= 0');
+  const sliceMs = opt.sliceMs ?? 4;
+  if (typeof sliceMs !== 'number' || !(sliceMs > 0) || !Number.isFinite(sliceMs)) throw invalid(fn, path, 'sliceMs must be a positive number');
+  const redact = opt.redact ?? true;
+  if (typeof redact !== 'boolean' && typeof redact !== 'function') throw invalid(fn, path, 'redact must be a boolean or a function');
+  const maps = opt.maps ?? true;
+  if (typeof maps !== 'boolean') throw invalid(fn, path, 'maps must be a boolean');
+  const signal = opt.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(fn, path, 'signal must be an AbortSignal');
+  return { depth, maps, timeout: timeout === 0 ? Infinity : timeout, signal, redact, sliceMs };
+}
+
+async function statTarget(fn: string, p: string): Promise<{ dev: number; ino: number }> {
+  let st;
+  try {
+    st = await stat(p);
+  } catch (e) {
+    throw fromFsError(e, 'stat', p);
+  }
+  if (st.isDirectory()) {
+    throw new ProbeError({
+      code: 'EISDIR',
+      errno: errnoNumber('EISDIR') ?? 21,
+      syscall: fn,
+      path: p,
+      reason: 'invalid-argument',
+      message: `EISDIR: path is a directory; probe a file, ${fn} '${p}'`,
+    });
+  }
+  return { dev: st.dev, ino: st.ino };
+}
+
+/**
+ * Who holds a lock on `path` and who has it open. Never throws because of one unreadable process:
+ * what it could not see is listed in `unreadable` and makes `complete` false.
+ */
+export function probe(path: string | URL, options?: ProbeOptions): Promise<ProbeResult> {
+  let p: string;
+  let o: EngineOptions;
+  try {
+    p = checkPath('probe', path);
+    o = checkOptions('probe', p, options, 'full');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const run = async (): Promise<ProbeResult> => {
+    if (process.platform !== 'linux') throw unsupported('probe', p);
+    const t = await statTarget('probe', p);
+    return probeLinux({ path: p, ...t }, o);
+  };
+  return traceProbe(p, options, run, (r) => ({ dev: r.dev, ino: r.ino, holders: toRecordHolders(r), complete: r.complete }));
+}
+
+/** Every lock on the host with its holders and the file's path (what lslocks 2.40 prints). */
+export async function listLocks(options?: ProbeOptions): Promise<ListLocksResult> {
+  const o = checkOptions('listLocks', undefined, options, 'holders');
+  if (process.platform !== 'linux') throw unsupported('listLocks', undefined);
+  return listLocksLinux(o);
+}
+
+function recordRange(l: ProbeLock): RecordHolder['range'] {
+  return { start: l.range.start, length: l.range.end === null ? 0 : l.range.end - l.range.start + 1 };
+}
+
+/**
+ * A probe result as the holders of a lockscope record (role holder, waiter, or opener), each
+ * process once per role and lock. Processes that only have the file open come last.
+ */
+export function toRecordHolders(result: Pick<ProbeResult, 'locks'> & { openers?: ProbeResult['openers'] }): RecordHolder[] {
+  const out: RecordHolder[] = [];
+  const holding = new Set<number>();
+  for (const l of result.locks) {
+    const lockKind = l.kernelClass.toLowerCase();
+    const lockMode = l.mode === 'unlock' ? null : l.mode;
+    for (const h of l.holders) {
+      holding.add(h.pid);
+      out.push({
+        pid: h.pid,
+        startTime: h.startTime,
+        command: h.command,
+        argv: h.argv,
+        uid: h.uid,
+        user: h.user,
+        lockKind,
+        lockMode,
+        role: 'holder',
+        fd: h.fds?.[0] ?? null,
+        range: recordRange(l),
+      });
+    }
+    for (const w of l.waiters) {
+      out.push({
+        pid: w.pid,
+        startTime: w.startTime,
+        command: w.command,
+        argv: w.argv,
+        uid: w.uid,
+        user: w.user,
+        lockKind,
+        lockMode: w.mode === 'unlock' ? null : w.mode,
+        role: 'waiter',
+        fd: null,
+        range: { start: w.range.start, length: w.range.end === null ? 0 : w.range.end - w.range.start + 1 },
+      });
+    }
+  }
+  for (const o of result.openers ?? []) {
+    if (holding.has(o.pid)) continue;
+    out.push({
+      pid: o.pid,
+      startTime: o.startTime,
+      command: o.command,
+      argv: o.argv,
+      uid: o.uid,
+      user: o.user,
+      lockKind: null,
+      lockMode: null,
+      role: 'opener',
+      fd: o.fds[0]?.fd ?? null,
+      range: null,
+    });
+  }
+  return out;
+}
+
+/**
+ * A holder resolver for the instrumentation (`setHolderResolver(probeHolderResolver)`): the cheap
+ * route (depth 'holders') within `deadlineMs`, mapped to record holders. Uses dev/ino when known,
+ * so a path replaced since the lock was taken still finds the locked inode.
+ */
+export async function probeHolderResolver(
+  path: string,
+  dev: number | null,
+  ino: number | null,
+  options: { deadlineMs: number },
+): Promise<{ holders: RecordHolder[]; complete: boolean }> {
+  if (process.platform !== 'linux') return { holders: [], complete: false };
+  const p = checkPath('probeHolderResolver', path);
+  const t = dev !== null && ino !== null ? { dev, ino } : await statTarget('probeHolderResolver', p);
+  const r = await probeLinux(
+    { path: p, ...t },
+    { depth: 'holders', maps: false, timeout: Math.max(1, options.deadlineMs), signal: undefined, redact: true, sliceMs: 4 },
+  );
+  return { holders: toRecordHolders(r), complete: r.complete };
+}

@@ -1,0 +1,61 @@
+/** The /proc formats the Linux probe parses (internal module, by path into the built dist). */
+import { readFileSync, statSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { devFromProc, devParts, makeDev, parseFdinfo, parseLocks, parseStat, procDev } from '../dist/probe/linux-proc.js';
+
+describe('device numbers: stat().dev <-> /proc/locks hex major:minor', () => {
+  it.each([
+    [65024, 'fe:00', 254, 0], // the sample from this machine
+    [2049, '08:01', 8, 1],
+    [makeDev(0, 0x12345), '00:12345', 0, 0x12345], // large minor (anonymous devices on busy hosts)
+    [makeDev(0x1234, 0x56), '1234:56', 0x1234, 0x56], // large major
+    [makeDev(259, 0xfffff), '103:fffff', 259, 0xfffff],
+  ])('%d is %s', (dev, s, M, m) => {
+    expect(devParts(dev)).toEqual([M, m]);
+    expect(procDev(dev)).toBe(s);
+    expect(devFromProc(s)).toBe(dev);
+  });
+
+  it.runIf(process.platform === 'linux')('matches the kernel for a real file (/proc/self/maps spells it the same way)', () => {
+    const exe = statSync(process.execPath);
+    const maps = readFileSync('/proc/self/maps', 'latin1');
+    expect(maps).toContain(` ${procDev(exe.dev)} ${exe.ino} `);
+  });
+});
+
+describe('/proc/locks lines', () => {
+  const text = [
+    '1: FLOCK  ADVISORY  WRITE 11979 fe:00:2146934 0 EOF',
+    '1: -> FLOCK  ADVISORY  WRITE 12237 fe:00:2146934 0 EOF',
+    '2: POSIX  ADVISORY  READ 3969 103:fffff:12 10 29',
+    '3: OFDLCK ADVISORY  READ -1 fe:00:2146472 0 EOF',
+    '4: LEASE  ACTIVE    READ 11990 fe:00:2146935 0 EOF',
+    '',
+  ].join('\n');
+  it('parses holders, waiters, ranges, big device numbers', () => {
+    const l = parseLocks(text);
+    expect(l).toHaveLength(5);
+    expect(l[1]).toMatchObject({ n: 1, waiter: true, kernelClass: 'FLOCK', rawMode: 'WRITE', pid: 12237, device: 'fe:00', ino: 2146934, start: 0, end: null });
+    expect(l[2]).toMatchObject({ kernelClass: 'POSIX', rawMode: 'READ', device: '103:fffff', ino: 12, start: 10, end: 29 });
+    expect(l[3]).toMatchObject({ kernelClass: 'OFDLCK', pid: -1 });
+    expect(l[4]).toMatchObject({ kernelClass: 'LEASE', type: 'ACTIVE' });
+  });
+  it('filters by device:inode token without parsing the rest', () => {
+    expect(parseLocks(text, ' fe:00:2146934 ').map((x) => x.pid)).toEqual([11979, 12237]);
+    expect(parseLocks(text, ' fe:00:214693 ')).toEqual([]);
+  });
+});
+
+describe('fdinfo and stat', () => {
+  it('fdinfo: access mode from octal flags, lock lines', () => {
+    const f = parseFdinfo('pos:\t0\nflags:\t02102002\nmnt_id:\t27\nino:\t2146472\nlock:\t1: OFDLCK ADVISORY  READ -1 fe:00:2146472 0 EOF\n');
+    expect(f.accmode).toBe(2);
+    expect(f.locks).toEqual([expect.objectContaining({ kernelClass: 'OFDLCK', ino: 2146472, pid: -1 })]);
+    expect(parseFdinfo('flags:\t0100000\n').accmode).toBe(0);
+    expect(parseFdinfo('flags:\t0100001\n').accmode).toBe(1);
+  });
+  it('stat: command names with spaces and parentheses', () => {
+    const s = parseStat('42 (a) b (c) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 12345 0 0');
+    expect(s).toMatchObject({ command: 'a) b (c', state: 'S', ppid: 7, flags: 4194560, startTicks: 12345 });
+  });
+});

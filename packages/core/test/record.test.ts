@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildRecord, LockError, recordError, RECORD_SCHEMA_VERSION } from '@lockscope/core';
+import { terminalEventFor } from '@lockscope/core/record';
+import { assertValidRecord, isValidRecord, schemaPath } from './diag-support.js';
+
+describe('record schema v1', () => {
+  it('is shipped in the package export map and versioned', () => {
+    expect(schemaPath).toMatch(/packages\/core\/schema\/record\.v1\.schema\.json$/);
+    const s = JSON.parse(readFileSync(schemaPath, 'utf8'));
+    expect(s.properties.schemaVersion.const).toBe(RECORD_SCHEMA_VERSION);
+  });
+
+  it('builders make valid records for every event', () => {
+    const base = { path: '/tmp/x.lock', dev: 65024, ino: 42, kind: 'flock', mode: 'exclusive' } as const;
+    assertValidRecord(buildRecord('acquired', { ...base, waitId: 1, waitedMs: 0.5 }));
+    assertValidRecord(buildRecord('released', { ...base, holdId: 3, heldMs: 12.3456 }));
+    const err = new LockError({ code: 'ETIMEDOUT', errno: 110, syscall: 'flock', path: '/tmp/x.lock', kind: 'flock', reason: 'timeout', message: 'timed out' });
+    const r = buildRecord('timeout', { ...base, waitId: 2, waitedMs: 1000, error: recordError(err), holdersComplete: true, holders: [
+      { pid: 77, startTime: 1.7e12, command: 'python3', argv: ['python3', '--token', '[redacted]'], uid: 0, user: 'root', lockKind: 'flock', lockMode: 'exclusive', role: 'holder', fd: 3, range: null, card: { label: 'x', acquiredAt: 1, stack: 'at f (/a.js:1:1)' } },
+    ] });
+    assertValidRecord(r);
+    expect(r.error).toEqual({ code: 'ETIMEDOUT', errno: 110, syscall: 'flock', reason: 'timeout', message: 'timed out' });
+    expect(r.pid).toBe(process.pid);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+  });
+
+  it('rejects records that break the contract', () => {
+    const ok = buildRecord('acquired', { path: '/a', waitId: 1, waitedMs: 1 });
+    expect(isValidRecord(ok)).toBe(true);
+    expect(isValidRecord({ ...ok, schemaVersion: 2 })).toBe(false);
+    expect(isValidRecord({ ...ok, event: 'granted' })).toBe(false);
+    expect(isValidRecord({ ...ok, extra: 1 })).toBe(false);
+    expect(isValidRecord({ ...ok, time: 'yesterday' })).toBe(false);
+    expect(isValidRecord({ ...ok, event: 'timeout', error: null })).toBe(false); // terminal failures carry the errno
+    expect(isValidRecord({ ...ok, error: recordError(new Error('x')) })).toBe(false); // acquired has no error
+    expect(isValidRecord({ ...ok, event: 'contended', snapshot: null })).toBe(false);
+    expect(isValidRecord({ ...ok, holders: [{ pid: 1 }] })).toBe(false);
+  });
+
+  it('recordError maps LockErrors, Node system errors and anything else', () => {
+    const sys = Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT', errno: -2, syscall: 'open' });
+    expect(recordError(sys)).toEqual({ code: 'ENOENT', errno: 2, syscall: 'open', reason: 'io', message: 'ENOENT: no such file' });
+    expect(recordError('boom')).toEqual({ code: 'ERR_UNKNOWN', errno: 0, syscall: '', reason: 'io', message: 'boom' });
+    expect(terminalEventFor({ reason: 'timeout' })).toBe('timeout');
+    expect(terminalEventFor({ code: 'ABORT_ERR' })).toBe('aborted');
+    expect(terminalEventFor(new Error('x'))).toBe('error');
+  });
+});

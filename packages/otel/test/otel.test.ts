@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { DataPointType, MeterProvider, MetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { LockscopeInstrumentation, WAIT_BUCKETS_S } from '@lockscope/otel';
+import { cleanupTempDirs, CONTENTION_MODE, produceContention } from '../../pino-transport/test/support/contention.js';
+
+class TestReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+const exporter = new InMemorySpanExporter();
+const tracerProvider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const reader = new TestReader();
+const meterProvider = new MeterProvider({ readers: [reader] });
+const hookCalls: string[] = [];
+let throwInHooks = false;
+const instrumentation = new LockscopeInstrumentation({
+  requestHook: (span, info) => {
+    hookCalls.push(`request:${info.kind}:${info.mode}`);
+    span.setAttribute('test.request', true);
+    if (throwInHooks) throw new Error('user hook bug');
+  },
+  responseHook: (span, record) => {
+    hookCalls.push(`response:${record?.event}`);
+    if (throwInHooks) throw new Error('user hook bug');
+  },
+});
+
+beforeAll(() => {
+  tracerProvider.register(); // AsyncLocalStorage context manager: parenting across awaits
+  registerInstrumentations({ instrumentations: [instrumentation], tracerProvider, meterProvider });
+});
+afterAll(async () => {
+  instrumentation.disable();
+  await tracerProvider.shutdown();
+  await meterProvider.shutdown();
+  cleanupTempDirs();
+});
+
+async function metrics(): Promise<Map<string, MetricData>> {
+  const { resourceMetrics } = await reader.collect();
+  const out = new Map<string, MetricData>();
+  for (const sm of resourceMetrics.scopeMetrics) {
+    if (sm.scope.name !== '@lockscope/otel') continue;
+    for (const m of sm.metrics) out.set(m.descriptor.name, m);
+  }
+  return out;
+}
+
+const sum = (m: MetricData | undefined): number => (m?.dataPoints as Array<{ value: number }> | undefined)?.reduce((a, p) => a + p.value, 0) ?? 0;
+
+function lockSpans(): ReadableSpan[] {
+  return exporter.getFinishedSpans().filter((s) => s.name === 'lockscope.lock.acquire');
+}
+
+describe(`LockscopeInstrumentation, in-memory exporters (${CONTENTION_MODE} contention)`, () => {
+  it('a timed-out wait: one span in the caller context, contention event with the holder, error.type', async () => {
+    exporter.reset();
+    const tracer = trace.getTracer('test');
+    const c = await tracer.startActiveSpan('request', async (parent) => {
+      try {
+        return await produceContention({ outcome: 'timeout', thresholdMs: 80, timeoutMs: 300 });
+      } finally {
+        parent.end();
+      }
+    });
+    const parent = exporter.getFinishedSpans().find((s) => s.name === 'request')!;
+    const [span, ...rest] = lockSpans();
+    expect(rest).toHaveLength(0);
+    expect(span!.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+    expect(span!.instrumentationScope.name).toBe('@lockscope/otel');
+    expect(span!.attributes).toMatchObject({
+      'file.path': c.path,
+      'file.lock.mechanism': 'FLOCK',
+      'file.lock.type': 'write',
+      'error.type': 'ETIMEDOUT',
+      'lockscope.lock.outcome': 'timeout',
+      'lockscope.lock.contended': true,
+      'lockscope.lock.holder.pids': [c.holder.pid],
+      'lockscope.lock.holder.commands': ['flock'],
+      'test.request': true,
+    });
+    expect(span!.attributes['lockscope.lock.wait.duration']).toBeGreaterThanOrEqual(0.25);
+    expect(span!.status.code).toBe(SpanStatusCode.ERROR);
+    const ev = span!.events.find((e) => e.name === 'lockscope.lock.contended')!;
+    expect(ev.attributes).toMatchObject({ 'process.pid': c.holder.pid, 'process.command': 'flock' });
+    expect(ev.attributes!['lockscope.snapshot.memory.rss']).toBeGreaterThan(0);
+    expect(String(ev.attributes!['lockscope.snapshot.stack'])).toContain('Error');
+    expect(hookCalls).toEqual(['request:flock:exclusive', 'response:timeout']);
+  });
+
+  it('metrics: wait histogram in seconds with lock buckets, contentions, timeouts, locks held', async () => {
+    await produceContention({ outcome: 'acquired', thresholdMs: 50, holdMs: 200, keepMs: 30 });
+    const m = await metrics();
+    const wait = m.get('lockscope.lock.wait.duration') as HistogramMetricData;
+    expect(wait.descriptor.unit).toBe('s');
+    expect(wait.dataPointType).toBe(DataPointType.HISTOGRAM);
+    expect(wait.dataPoints[0]!.value.buckets.boundaries).toEqual(WAIT_BUCKETS_S);
+    const outcomes = wait.dataPoints.map((p) => [p.attributes['lockscope.lock.outcome'], p.value.count]).sort();
+    expect(outcomes).toEqual([
+      ['acquired', 1],
+      ['timeout', 1],
+    ]);
+    expect(sum(m.get('lockscope.lock.contentions'))).toBe(2);
+    expect(sum(m.get('lockscope.lock.timeouts'))).toBe(1);
+    expect(sum(m.get('lockscope.lock.held'))).toBe(0); // +1 at acquire, -1 at release
+    const hold = m.get('lockscope.lock.hold.duration') as HistogramMetricData;
+    expect(hold.dataPoints[0]!.value.count).toBe(1);
+    expect(hold.dataPoints[0]!.value.sum).toBeGreaterThan(0.02);
+  });
+
+  it('throwing user hooks cannot break the host; disable() stops spans, enable() resumes', async () => {
+    throwInHooks = true;
+    exporter.reset();
+    try {
+      const c = await produceContention({ outcome: 'acquired', thresholdMs: 40, holdMs: 120 });
+      expect(c.outcome).toBe('acquired');
+      expect(lockSpans()).toHaveLength(1);
+      expect(lockSpans()[0]!.attributes['lockscope.lock.outcome']).toBe('acquired');
+    } finally {
+      throwInHooks = false;
+    }
+    instrumentation.disable();
+    expect(instrumentation.isEnabled()).toBe(false);
+    await produceContention({ outcome: 'acquired', thresholdMs: 40, holdMs: 100 });
+    expect(lockSpans()).toHaveLength(1);
+    instrumentation.enable();
+    instrumentation.enable(); // idempotent: one subscription
+    await produceContention({ outcome: 'acquired', thresholdMs: 40, holdMs: 100 });
+    expect(lockSpans()).toHaveLength(2);
+  });
+
+  it('rejects bad config with a TypeError', () => {
+    expect(() => new LockscopeInstrumentation({ requestHook: 42 as never })).toThrow(TypeError);
+    expect(() => new LockscopeInstrumentation(null as never)).toThrow(TypeError);
+  });
+});

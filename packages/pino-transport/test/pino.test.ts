@@ -1,0 +1,157 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { LockError } from '@lockscope/core';
+import { attachPino } from '@lockscope/pino-transport';
+import { assertValidRecord, cleanupTempDirs, CONTENTION_MODE, produceContention, tempDir } from './support/contention.js';
+
+afterAll(cleanupTempDirs);
+
+const readLines = (file: string): Record<string, unknown>[] =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
+
+const flush = (logger: pino.Logger): Promise<void> =>
+  new Promise((resolve, reject) => logger.flush((err) => (err ? reject(err) : resolve())));
+
+describe(`pino adapter (${CONTENTION_MODE} contention)`, () => {
+  it('writes the forensic file through a real transport worker, among targets, at warn/error only', async () => {
+    const dir = tempDir();
+    const forensic = join(dir, 'locks.ndjson');
+    const all = join(dir, 'all.log');
+    const transport = pino.transport({
+      targets: [
+        { target: '@lockscope/pino-transport', options: { file: forensic }, level: 'trace' },
+        { target: 'pino/file', options: { destination: all }, level: 'trace' },
+      ],
+    });
+    const logger = pino({ level: 'info' }, transport);
+    const detach = attachPino(logger);
+    try {
+      const c = await produceContention({ outcome: 'timeout', thresholdMs: 80, timeoutMs: 300 });
+      expect(c.error).toBeInstanceOf(LockError);
+      logger.info({ user: 'x' }, 'an unrelated line');
+      await flush(logger);
+
+      const records = readLines(forensic);
+      // acquired/released are debug: disabled at info, so exactly the contended and timeout records.
+      expect(records.map((r) => r.event)).toEqual(['contended', 'timeout']);
+      for (const r of records) {
+        assertValidRecord(r);
+        expect(r.path).toBe(c.path);
+        expect(r.pid).toBe(process.pid);
+        expect(r.holders[0]).toMatchObject({ pid: c.holder.pid, command: 'flock', role: 'holder' });
+      }
+      expect(records[1]!.error).toMatchObject({ code: 'ETIMEDOUT', errno: 110, reason: 'timeout' });
+      expect(records[0]!.waitId).toBe(records[1]!.waitId);
+
+      // The other target got the human lines with the lockscope binding and the right levels.
+      const lines = readLines(all);
+      const ours = lines.filter((l) => l.lockscope === 1);
+      expect(ours.map((l) => [l.level, (l.lock as { event: string }).event])).toEqual([
+        [40, 'contended'],
+        [50, 'timeout'],
+      ]);
+      expect(String(ours[0]!.msg)).toContain(`held by pid ${c.holder.pid} (flock -x ${c.path} sleep 600)`);
+      expect(lines.some((l) => l.msg === 'an unrelated line')).toBe(true);
+    } finally {
+      detach();
+      transport.end();
+    }
+  });
+
+  it('alone as target: debug records, passThrough keeps other lines, fsync-ed 0600 file', async () => {
+    const dir = tempDir();
+    const forensic = join(dir, 'sub', 'locks.ndjson');
+    const transport = pino.transport({ target: '@lockscope/pino-transport', options: { file: forensic, passThrough: true } });
+    const logger = pino({ level: 'debug' }, transport);
+    const detach = attachPino(logger);
+    try {
+      const c = await produceContention({ outcome: 'acquired', thresholdMs: 60, holdMs: 250 });
+      expect(c.outcome).toBe('acquired');
+      logger.info('after');
+      await flush(logger);
+      const lines = readLines(forensic);
+      const records = lines.filter((l) => l.schemaVersion === 1);
+      expect(records.map((r) => r.event)).toEqual(['contended', 'acquired', 'released']);
+      records.forEach((r) => assertValidRecord(r));
+      expect(records[2]!.heldMs).toBeGreaterThan(0);
+      expect(lines.at(-1)).toMatchObject({ msg: 'after', level: 30 });
+      expect(statSync(forensic).mode & 0o777).toBe(0o600);
+    } finally {
+      detach();
+      transport.end();
+    }
+  });
+
+  it('nothing is lost on normal exit, or on flush() followed by process.exit()', () => {
+    const dir = tempDir();
+    const script = join(import.meta.dirname, 'fixtures', 'exit-child.mjs');
+    for (const how of ['natural', 'flush-exit']) {
+      const file = join(dir, `${how}.ndjson`);
+      const r = spawnSync(process.execPath, [script, file, how], { encoding: 'utf8', timeout: 30_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const records = readLines(file);
+      expect(records).toHaveLength(500);
+      expect(records[499]).toMatchObject({ event: 'released', path: '/x/499' });
+    }
+  });
+
+  it('a disabled level costs a level check; the child follows later level changes', async () => {
+    let writes = 0;
+    const dest = new Writable({
+      write(_c, _e, cb) {
+        writes++;
+        cb();
+      },
+    });
+    const logger = pino({ level: 'info' }, dest);
+    let checks = 0;
+    const isLevelEnabled = logger.isLevelEnabled.bind(logger);
+    logger.isLevelEnabled = (l: string) => {
+      checks++;
+      return isLevelEnabled(l);
+    };
+    const detach = attachPino(logger);
+    try {
+      await produceContention({ outcome: 'acquired', thresholdMs: 50, holdMs: 150 });
+      // contended logged (warn); acquired and released checked and dropped (debug).
+      expect(checks).toBe(3);
+      expect(writes).toBe(1);
+      logger.level = 'debug';
+      await produceContention({ outcome: 'acquired', thresholdMs: 50, holdMs: 150 });
+      expect(writes).toBe(4);
+    } finally {
+      detach();
+    }
+    const before = writes;
+    await produceContention({ outcome: 'acquired', thresholdMs: 50, holdMs: 100 });
+    expect(writes).toBe(before);
+  });
+
+  it('rejects bad input with a typed error', () => {
+    const logger = pino({ level: 'silent' });
+    for (const bad of [
+      () => attachPino(null as never),
+      () => attachPino({} as never),
+      () => attachPino(logger, { levels: { contended: 'loud' } }),
+      () => attachPino(logger, { levels: { nope: 'warn' } as never }),
+      () => attachPino(logger, { key: '' }),
+    ]) {
+      expect(bad).toThrow(LockError);
+      try {
+        bad();
+      } catch (e) {
+        expect(e).toMatchObject({ code: 'EINVAL', reason: 'invalid-argument', syscall: 'attachPino' });
+      }
+    }
+  });
+});
