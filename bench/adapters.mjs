@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // Adapter overhead (issue 5): uncontended acquire+release pairs (tryLock+releaseSync, and
 // lock+release) with each adapter attached, at a level that logs and one that does not, against
-// no adapter, all in one run. Prints a markdown table with ratios to "none".
-// Usage: node bench/adapters.mjs [--quick]
+// no adapter, all in one run. Configurations are interleaved round by round (attach, measure,
+// detach) so drift on a shared machine hits them alike; each cell is the median of the rounds.
+// Prints a markdown table with ratios to "none".
+// Usage: node bench/adapters.mjs [--quick] [--rounds 7]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,17 +17,18 @@ import { lock, tryLock } from '@lockscope/core';
 import { attachPino } from '@lockscope/pino-transport';
 import { attachWinston, lockscopeFormat } from '@lockscope/winston-format';
 import { LockscopeInstrumentation } from '@lockscope/otel';
-import { fmt, table, timeAsync, timeSync } from './lib/stats.mjs';
+import { fmt, summarize, table } from './lib/stats.mjs';
 
 const quick = process.argv.includes('--quick');
-const N = quick ? 2000 : 20000;
+const ri = process.argv.indexOf('--rounds');
+const ROUNDS = ri > 0 ? Number(process.argv[ri + 1]) : quick ? 3 : 7;
+const N = quick ? 2000 : 10000;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lockscope-bench-adapters-'));
 const file = path.join(dir, 'bench.lock');
 fs.writeFileSync(file, '');
 
-const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 let written = 0;
-const countingSink = () => new Writable({ write: (_c, _e, cb) => { written++; cb(); } });
+const sink = () => new Writable({ write: (_c, _e, cb) => { written++; cb(); } });
 
 class NullReader extends MetricReader {
   async onForceFlush() {}
@@ -33,16 +36,8 @@ class NullReader extends MetricReader {
 }
 const discard = { export: (_spans, cb) => cb({ code: 0 }), shutdown: async () => {} };
 
-/** Each config attaches an adapter and returns a detach function. */
-const configs = [
-  ['none', () => () => {}],
-  ['pino, level info (records at debug: not logged)', () => attachPino(pino({ level: 'info' }, sink()))],
-  ['pino, level debug (every record logged)', () => attachPino(pino({ level: 'debug' }, countingSink()))],
-  ['winston, level info (not logged)', () => attachWinston(winston.createLogger({ level: 'info', format: winston.format.combine(lockscopeFormat(), winston.format.json()), transports: [new winston.transports.Stream({ stream: sink() })] }))],
-  ['winston, level debug (logged)', () => attachWinston(winston.createLogger({ level: 'debug', format: winston.format.combine(lockscopeFormat(), winston.format.json()), transports: [new winston.transports.Stream({ stream: countingSink() })] }))],
-  ['otel, sampler off (metrics only)', () => otel(new AlwaysOffSampler())],
-  ['otel, sampler on (span per acquire)', () => otel(new AlwaysOnSampler())],
-];
+const winstonLogger = (level) =>
+  winston.createLogger({ level, format: winston.format.combine(lockscopeFormat(), winston.format.json()), transports: [new winston.transports.Stream({ stream: sink() })] });
 
 function otel(sampler) {
   const tracerProvider = new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 100_000 })] });
@@ -50,13 +45,26 @@ function otel(sampler) {
   const inst = new LockscopeInstrumentation({ enabled: false });
   inst.setTracerProvider(tracerProvider);
   inst.setMeterProvider(meterProvider);
-  inst.enable();
   return () => {
-    inst.disable();
-    void tracerProvider.shutdown();
-    void meterProvider.shutdown();
+    inst.enable();
+    return () => inst.disable();
   };
 }
+
+// Loggers and providers are made once; each round only attaches and detaches.
+const pinoInfo = pino({ level: 'info' }, sink());
+const pinoDebug = pino({ level: 'debug' }, sink());
+const winstonInfo = winstonLogger('info');
+const winstonDebug = winstonLogger('debug');
+const configs = [
+  ['none', () => () => {}],
+  ['pino, level info (records at debug: not logged)', () => attachPino(pinoInfo)],
+  ['pino, level debug (every record logged)', () => attachPino(pinoDebug)],
+  ['winston, level info (not logged)', () => attachWinston(winstonInfo)],
+  ['winston, level debug (logged)', () => attachWinston(winstonDebug)],
+  ['otel, sampler off (metrics only)', otel(new AlwaysOffSampler())],
+  ['otel, sampler on (span per acquire)', otel(new AlwaysOnSampler())],
+];
 
 const syncPair = () => {
   const h = tryLock(file);
@@ -68,21 +76,49 @@ const asyncPair = async () => {
   await h.release();
 };
 
-// Warm-up (JIT, page cache) so the first measured row is not penalised.
-timeSync(syncPair, N);
-await timeAsync(asyncPair, Math.floor(N / 2));
+function timeSync(n) {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) syncPair();
+  return Number(process.hrtime.bigint() - t0) / 1e3 / n;
+}
+async function timeAsync(n) {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await asyncPair();
+  return Number(process.hrtime.bigint() - t0) / 1e3 / n;
+}
+
+// Warm-up of every configuration (JIT, page cache, first-use costs such as the event-loop monitor).
+for (const [, attach] of configs) {
+  const detach = attach();
+  timeSync(Math.min(2000, N));
+  await timeAsync(Math.min(1000, N / 2));
+  detach();
+}
+
+const samples = configs.map(() => ({ s: [], a: [], lines: 0 }));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [i, [, attach]] of configs.entries()) {
+    written = 0;
+    const detach = attach();
+    samples[i].s.push(timeSync(N));
+    samples[i].a.push(await timeAsync(N / 2));
+    detach();
+    // Let batched exporters and streams drain outside the timed part.
+    await new Promise((res) => setImmediate(res));
+    samples[i].lines += written;
+  }
+}
 
 const rows = [];
-let base;
-for (const [name, attach] of configs) {
-  written = 0;
-  const detach = attach();
-  const s = timeSync(syncPair, N);
-  const a = await timeAsync(asyncPair, Math.floor(N / 2));
-  detach();
-  base ??= { s, a };
-  rows.push([name, s, `${fmt(s / base.s)}x`, a, `${fmt(a / base.a)}x`, String(written)]);
+const base = { s: summarize(samples[0].s).p50, a: summarize(samples[0].a).p50 };
+for (const [i, [name]] of configs.entries()) {
+  const s = summarize(samples[i].s).p50;
+  const a = summarize(samples[i].a).p50;
+  rows.push([name, s, `${fmt(s / base.s)}x`, `+${fmt(s - base.s)}`, a, `${fmt(a / base.a)}x`, `+${fmt(a - base.a)}`, String(samples[i].lines)]);
 }
-console.log(`\nAdapter overhead per uncontended acquire+release pair (Node ${process.version}, ${os.cpus().length} CPUs, N=${N}, median of 5 rounds)\n`);
-console.log(table(['adapter', 'tryLock+releaseSync µs', 'ratio', 'lock+release µs', 'ratio', 'lines written'], rows));
+console.log(
+  `\nAdapter overhead per uncontended acquire+release pair (Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}, ` +
+    `N=${N} sync / ${N / 2} async pairs per round, median of ${ROUNDS} interleaved rounds)\n`,
+);
+console.log(table(['adapter', 'tryLock+releaseSync µs', 'ratio', 'Δ µs', 'lock+release µs', 'ratio', 'Δ µs', 'lines written'], rows));
 fs.rmSync(dir, { recursive: true, force: true });

@@ -8,19 +8,23 @@ const now = () => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC: com
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 if (mode === 'pingpong') {
-  const rounds = Number(nArg);
-  const events = [];
-  for (let i = 0; i < rounds; i++) {
-    const tStart = now();
-    const token = await impl.acquire(path);
-    const tAcq = now();
-    await sleep(3); // hold long enough for the other side to be waiting
-    const tRel = now();
-    await impl.release(token);
-    events.push([tStart, tAcq, tRel]);
-    await sleep(1 + Math.random() * 2);
-  }
-  process.stdout.write(JSON.stringify(events));
+  // Driven by the parent over IPC so that a release happens only while the other side is already waiting.
+  let token = null;
+  process.on('message', async (m) => {
+    if (m.cmd === 'acquire') {
+      const p = impl.acquire(path);
+      process.send({ ev: 'waiting' });
+      token = await p;
+      process.send({ ev: 'acquired', t: now() });
+    } else if (m.cmd === 'release') {
+      const t = now();
+      await impl.release(token);
+      token = null;
+      process.send({ ev: 'released', t });
+    } else if (m.cmd === 'exit') {
+      process.disconnect();
+    }
+  });
 } else if (mode === 'throughput') {
   const until = now() + Number(nArg);
   let count = 0;

@@ -34,8 +34,10 @@ async function uncontended() {
     const slow = impl.name === 'proper-lockfile';
     const n = slow ? Math.max(200, N / 20) : N;
     const sync = impl.trySync ? timeSync(() => impl.releaseSync(impl.trySync(p)), n) : null;
+    // Uncontended: the peers' no-wait path where they have one (proper-lockfile without retries, os-lock immediate).
+    const acquireOnce = impl.acquireTry ?? impl.acquire;
     let asyncUs = null;
-    if (impl.acquire && impl.name !== 'poll 50 ms') asyncUs = await timeAsync(async () => impl.release(await impl.acquire(p)), n / (slow ? 1 : 4));
+    if (acquireOnce && impl.name !== 'poll 50 ms') asyncUs = await timeAsync(async () => impl.release(await acquireOnce(p)), slow ? n / 4 : n / 4);
     out[impl.name] = { syncUs: sync, asyncUs };
   }
   const ls = out.lockscope, raw = out['raw koffi'];
@@ -72,6 +74,33 @@ function runPeer(argv, stdinGo = false) {
 }
 
 // ---- 2. Cross-process hand-off latency ----
+// Two child processes take turns: one holds, the other waits; the parent tells the holder to release only once
+// the waiter has been waiting for a while, and measures release -> acquired on CLOCK_MONOTONIC (shared by processes).
+async function pingpong(key, p, rounds) {
+  const kids = [0, 1].map(() => spawn(process.execPath, [path.join(here, 'lock-peer.mjs'), 'pingpong', key, p], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const next = (kid, ev) => new Promise((r) => { const f = (m) => { if (m.ev === ev) { kid.off('message', f); r(m); } }; kid.on('message', f); });
+  const lat = [];
+  let holder = kids[0], waiter = kids[1];
+  holder.send({ cmd: 'acquire' });
+  await next(holder, 'acquired');
+  for (let i = 0; i < rounds + 3; i++) {
+    const acquired = next(waiter, 'acquired');
+    waiter.send({ cmd: 'acquire' });
+    await next(waiter, 'waiting');
+    await sleep(i < 3 ? 200 : 15); // first rounds: let waiter threads start; then well past any blocking setup
+    holder.send({ cmd: 'release' });
+    const rel = await next(holder, 'released');
+    const acq = await acquired;
+    if (i >= 3) lat.push(acq.t - rel.t);
+    [holder, waiter] = [waiter, holder];
+  }
+  holder.send({ cmd: 'release' });
+  await next(holder, 'released');
+  for (const k of kids) k.send({ cmd: 'exit' });
+  await Promise.all(kids.map((k) => new Promise((r) => k.on('exit', r))));
+  return lat;
+}
+
 async function handoff() {
   const rows = [];
   const out = {};
@@ -81,18 +110,7 @@ async function handoff() {
     const rounds = quick ? (slow ? 10 : 40) : slow ? 30 : 200;
     const p = file(`handoff-${impl.name.replace(/\W/g, '')}`);
     const key = Object.keys(impls).find((k) => impls[k] === impl);
-    const a = runPeer(['pingpong', key, p, String(rounds)]);
-    const b = runPeer(['pingpong', key, p, String(rounds)]);
-    const [ea, eb] = await Promise.all([a.done, b.done]);
-    // Pair each acquisition with the other side's latest release before it, when the acquirer was already waiting.
-    const ev = [...ea.map((e) => ['a', ...e]), ...eb.map((e) => ['b', ...e])];
-    const releases = ev.map(([who, , , tRel]) => [tRel, who]).sort((x, y) => x[0] - y[0]);
-    const lat = [];
-    for (const [who, tStart, tAcq] of ev) {
-      let prev = null;
-      for (const r of releases) if (r[0] <= tAcq) prev = r;
-      if (prev && prev[1] !== who && tStart < prev[0]) lat.push(tAcq - prev[0]);
-    }
+    const lat = await pingpong(key, p, rounds);
     const s = summarize(lat);
     out[impl.name] = s;
     rows.push([impl.name, s.n, s.p50, s.p99, s.max]);
@@ -153,10 +171,13 @@ for f in fs:
 print('held', flush=True)
 sys.stdin.read()
 `, ...files], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const holderExit = new Promise((r) => holder.on('exit', r));
     await new Promise((r) => holder.stdout.once('data', r));
-    const cpu0 = process.cpuUsage();
+    const rss0 = process.memoryUsage().rss;
     const waits = files.map((f) => impl.acquire(f));
-    await sleep(500);
+    await sleep(1500); // waits settle (lockscope starts its waiter threads here)
+    const cpu0 = process.cpuUsage();
+    const tCpu0 = performance.now();
     const lat = [];
     for (let i = 0; i < 20; i++) {
       const t0 = performance.now();
@@ -166,18 +187,22 @@ sys.stdin.read()
       lat.push(performance.now() - t0);
       if (lat.at(-1) >= CAP) break; // starved: no point in 20 x 2 s
     }
+    await sleep(Math.max(0, 1000 - (performance.now() - tCpu0)));
     const cpu = process.cpuUsage(cpu0);
+    const cpuWindow = performance.now() - tCpu0;
+    const rss = process.memoryUsage().rss - rss0;
     holder.stdin.end();
     for (const f of files) fs.rmSync(`${f}.lock`, { recursive: true, force: true });
     const tokens = await Promise.all(waits);
     await Promise.all(tokens.map((t) => impl.release(t)));
-    await new Promise((r) => holder.on('exit', r));
+    await holderExit;
     const s = summarize(lat);
-    out[impl.name] = { ...s, starved: s.max >= CAP, cpuMs: (cpu.user + cpu.system) / 1000 };
-    rows.push([impl.name, s.max >= CAP ? `>= ${CAP} (starved)` : s.p50, s.max >= CAP ? `>= ${CAP}` : s.max, (cpu.user + cpu.system) / 1000]);
+    const cpuPct = ((cpu.user + cpu.system) / 1000 / cpuWindow) * 100;
+    out[impl.name] = { ...s, starved: s.max >= CAP, cpuPct, rssMB: rss / 2 ** 20 };
+    rows.push([impl.name, s.max >= CAP ? `>= ${CAP} (starved)` : s.p50, s.max >= CAP ? `>= ${CAP}` : s.max, `${fmt(cpuPct, 1)}%`, fmt(rss / 2 ** 20, 0)]);
   }
   console.log('\n### fs.readFile latency while 16 waiters block on held locks (ms), and CPU spent meanwhile\n');
-  console.log(table(['impl', 'readFile p50 ms', 'readFile max ms', 'process CPU ms during the wait'], rows));
+  console.log(table(['impl', 'readFile p50 ms', 'readFile max ms', 'CPU while waiting (% of a core)', 'RSS growth MB'], rows));
   results.starvation = out;
 }
 

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // Probe benchmark: probe(path) against lsof, fuser and lsfd on a host made busy by the bench itself
 // (N sleep processes holding ~20 fds each), in one run, interleaved, with ratios.
-// LOCKSCOPE_PROBE_NATIVE=0 measures the node:fs fallback instead of the koffi scan.
 //   node bench/probe.mjs [--procs 1000] [--fds 20] [--rounds 7] [--fast 300]
 // Linux only. Cleans up every process it started (by process group id) and its temp files.
 import { spawn, spawnSync } from 'node:child_process';
@@ -123,7 +122,7 @@ async function main() {
   for (const t of tools) timeCmd(t.cmd, t.args);
   for (let i = 0; i < 20; i++) await probe(target, { depth: 'holders' });
 
-  const res = { full: [], stall: [], slice: [], fast: [], nomaps: [], single: [], singleStall: [], helped: [] };
+  const res = { full: [], stall: [], slice: [], fast: [], nomaps: [], fsRoute: [] };
   for (const t of tools) t.ms = [];
   let last = full0;
   for (let r = 0; r < ROUNDS; r++) {
@@ -135,17 +134,15 @@ async function main() {
     h.disable();
     res.stall.push(h.max / 1e6);
     res.slice.push(last.stats.longestSliceMs);
-    res.helped.push(last.stats.workerScanned ?? 0);
     const t2 = performance.now();
     await probe(target, { maps: false });
     res.nomaps.push(performance.now() - t2);
-    const h2 = monitorEventLoopDelay({ resolution: 1 });
-    h2.enable();
+    // The node:fs fallback (what runs when koffi cannot load), same run.
+    process.env.LOCKSCOPE_PROBE_NATIVE = '0';
     const t3 = performance.now();
-    await probe(target, { worker: false });
-    res.single.push(performance.now() - t3);
-    h2.disable();
-    res.singleStall.push(h2.max / 1e6);
+    await probe(target);
+    res.fsRoute.push(performance.now() - t3);
+    delete process.env.LOCKSCOPE_PROBE_NATIVE;
     for (const t of tools) {
       const x = timeCmd(t.cmd, t.args);
       t.ms.push(x.ms);
@@ -166,7 +163,7 @@ async function main() {
     ['probe(path) fast path (depth holders)', median(res.fast), pct(res.fast, 95), '-', `${holders.length} holders`],
     ['probe(path) full (holders + openers + maps)', fullMed, Math.max(...res.full), '1.00', `${ours.size} openers, ${holders.length} holders`],
     ['probe(path, { maps: false })', median(res.nomaps), Math.max(...res.nomaps), (median(res.nomaps) / fullMed).toFixed(2), 'fds only: misses mmap-only openers'],
-    ['probe(path, { worker: false }) (one thread)', median(res.single), Math.max(...res.single), (median(res.single) / fullMed).toFixed(2), 'same answer, no scan worker'],
+    ['probe(path) on the node:fs fallback', median(res.fsRoute), Math.max(...res.fsRoute), (median(res.fsRoute) / fullMed).toFixed(2), 'LOCKSCOPE_PROBE_NATIVE=0 (no koffi)'],
   ];
   for (const t of tools) {
     const theirs = t.pids(t.last ?? '');
@@ -183,7 +180,6 @@ async function main() {
   console.log(w.map((x) => '-'.repeat(x)).join('-|-'));
   for (const r of rows) console.log(fmt(r));
   console.log(`\nevent loop during a full probe: longest stall ${Math.max(...res.stall).toFixed(1)} ms (monitorEventLoopDelay max over ${ROUNDS} runs, median ${median(res.stall).toFixed(1)}); longest synchronous slice reported by the probe ${Math.max(...res.slice).toFixed(1)} ms`);
-  console.log(`one-thread full probe: longest stall ${Math.max(...res.singleStall).toFixed(1)} ms; scan worker took ${median(res.helped)} of ${last.stats.processesScanned} processes (median); native scan: ${process.env.LOCKSCOPE_PROBE_NATIVE === '0' ? 'off' : 'on'}`);
   console.log(`complete: ${last.complete} ${last.incomplete.join(',')} (unreadable: ${last.unreadable.map((u) => `${u.pid}/${u.reason}`).join(' ') || 'none'})`);
 }
 

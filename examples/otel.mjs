@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // OpenTelemetry: a span per acquire (with the holder at contention) and lock metrics.
-// Run: node examples/otel.mjs   (spans print to the console; point OTEL_EXPORTER_OTLP_ENDPOINT
-// at a collector and swap in the OTLP exporters for real use)
+// Run: node examples/otel.mjs   (spans and metrics print to the console; for real use swap in
+// the OTLP exporters and point OTEL_EXPORTER_OTLP_ENDPOINT at a collector)
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trace } from '@opentelemetry/api';
@@ -21,12 +22,17 @@ const sdk = new NodeSDK({
 sdk.start();
 configure({ contentionThreshold: 200 });
 
-const file = join(tmpdir(), 'lockscope-example-otel.lock');
-const holder = await spawnHolder(file, 1500);
-await trace.getTracer('example').startActiveSpan('nightly-export', async (span) => {
-  const handle = await lock(file, { timeout: 10_000 }); // child span of nightly-export
-  await handle.release();
-  span.end();
-});
-holder.kill();
+const dir = mkdtempSync(join(tmpdir(), 'lockscope-example-otel-'));
+const file = join(dir, 'export.lock');
+const holder = await spawnHolder(file, 1000);
+try {
+  await trace.getTracer('example').startActiveSpan('nightly-export', async (span) => {
+    const handle = await lock(file, { timeout: 10_000, label: 'otel example' }); // child span of nightly-export
+    await handle.release();
+    span.end();
+  });
+} finally {
+  await holder.exited;
+  rmSync(dir, { recursive: true, force: true });
+}
 await sdk.shutdown(); // flushes the spans and metrics to the console

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // pino: lockscope records through your logger, and a forensic NDJSON file from the transport.
 // Run: node examples/pino.mjs
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -9,25 +9,32 @@ import { configure, lock } from '@lockscope/core';
 import { attachPino } from '@lockscope/pino-transport';
 import { spawnHolder } from './hold-lock.mjs';
 
-const file = join(tmpdir(), 'lockscope-example-pino.lock');
-const forensic = join(tmpdir(), `lockscope-example-${process.pid}.ndjson`);
+const dir = mkdtempSync(join(tmpdir(), 'lockscope-example-pino-'));
+const file = join(dir, 'export.lock');
+const forensic = join(dir, 'locks.ndjson');
 
+// The logger's level is the lowest of its targets' (pino's rule for multi-target transports):
+// stdout keeps info and up, the forensic file also gets the debug records (acquired, released).
 const logger = pino(
-  { level: 'info' },
+  { level: 'debug' },
   pino.transport({
     targets: [
-      { target: 'pino/file', options: { destination: 1 } }, // your usual output
-      { target: '@lockscope/pino-transport', options: { file: forensic } }, // lock records only
+      { target: 'pino/file', options: { destination: 1 }, level: 'info' }, // your usual output (stdout)
+      { target: '@lockscope/pino-transport', options: { file: forensic }, level: 'debug' }, // lock records only
     ],
   }),
 );
 const detach = attachPino(logger); // contended: warn; timeout/abort/error: error; acquire/release: debug
 configure({ contentionThreshold: 200 }); // report waits longer than 200 ms
 
-const holder = await spawnHolder(file, 1500); // another process holds the lock for 1.5 s
-const handle = await lock(file, { timeout: 10_000 });
-await handle.release();
-holder.kill();
-detach();
+const holder = await spawnHolder(file, 1000); // another process holds the lock for 1 s
+try {
+  const handle = await lock(file, { timeout: 10_000, label: 'pino example' });
+  await handle.release();
+} finally {
+  await holder.exited;
+  detach();
+}
 await new Promise((resolve) => logger.flush(resolve));
-console.log(`\nforensic file ${forensic}:\n${readFileSync(forensic, 'utf8')}`);
+console.log(`\nforensic file (${forensic}), one record per line:\n${readFileSync(forensic, 'utf8')}`);
+rmSync(dir, { recursive: true, force: true });

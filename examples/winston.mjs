@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// winston: lockscope records through your logger; busy errors say who held the file.
+// winston: lockscope records through your logger; the LockError of a timed-out wait keeps its
+// fields and holders under json(); a later EBUSY-style error about the same file says who holds it.
 // Run: node examples/winston.mjs
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import winston from 'winston';
@@ -8,7 +10,8 @@ import { configure, lock } from '@lockscope/core';
 import { attachWinston, lockscopeFormat } from '@lockscope/winston-format';
 import { spawnHolder } from './hold-lock.mjs';
 
-const file = join(tmpdir(), 'lockscope-example-winston.lock');
+const dir = mkdtempSync(join(tmpdir(), 'lockscope-example-winston-'));
+const file = join(dir, 'export.lock');
 const fmt = lockscopeFormat({ holders: true }); // before json(): keeps Errors, adds holders to EBUSY-style errors
 const logger = winston.createLogger({
   level: 'info',
@@ -20,10 +23,14 @@ configure({ contentionThreshold: 200 });
 
 const holder = await spawnHolder(file, 3000);
 try {
-  await lock(file, { timeout: 1000 }); // gives up while the other process still holds it
+  await lock(file, { timeout: 800 }); // gives up while the other process still holds it
 } catch (err) {
   logger.error('could not update the export file', { err }); // the LockError, serialized with its holders
+  // Some other code path fails on the same file: the holders learnt from the wait answer at once.
+  logger.error('export write failed', { err: Object.assign(new Error('EAGAIN: resource temporarily unavailable'), { code: 'EAGAIN', syscall: 'flock', path: file }) });
 } finally {
   holder.kill();
+  await holder.exited;
   detach();
+  rmSync(dir, { recursive: true, force: true });
 }

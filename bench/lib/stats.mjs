@@ -36,6 +36,7 @@ export async function timeAsync(fn, iterations, rounds = 5) {
 export function fmt(n, digits = 2) {
   if (n === null || n === undefined || Number.isNaN(n)) return 'n/a';
   if (typeof n === 'string') return n;
+  if (Number.isInteger(n)) return String(n);
   if (Math.abs(n) >= 1000) return n.toFixed(0);
   if (Math.abs(n) >= 100) return n.toFixed(1);
   return n.toFixed(digits);

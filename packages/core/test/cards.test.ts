@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CHANNELS, configure, resetConfig } from '@lockscope/core';
+import { CHANNELS, configure, probeHolderResolver, resetConfig } from '@lockscope/core';
 import type { LockscopeRecord } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, flockHolder, makeTestResolver, pythonFlockHolder, sleep, spawnHolder, type Holder } from './diag-support.js';
+import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, type Holder } from './diag-support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-cards-'));
 const cardDir = join(dir, 'cards');
@@ -85,7 +85,7 @@ describe('holder cards across processes', () => {
     expect(statSync(join(cardDir, cards[0]!)).mode & 0o777).toBe(0o600);
 
     configure({ contentionThreshold: 20, cardDir });
-    diag.setHolderResolver(makeTestResolver(() => [h.pid]).resolver);
+    diag.setHolderResolver(probeHolderResolver);
     const r = await contendedWait();
     const holder = r.holders.find((x) => x.pid === h.pid)!;
     expect(holder).toBeDefined();
@@ -108,7 +108,7 @@ describe('holder cards across processes', () => {
     writeFileSync(forged, JSON.stringify({ v: 1, pid: py.pid, startTicks: '1', acquiredAt: 1, label: 'forged', stack: null }), { mode: 0o600 });
 
     configure({ contentionThreshold: 20, cardDir });
-    diag.setHolderResolver(makeTestResolver(() => [py.pid, h.pid]).resolver);
+    diag.setHolderResolver(probeHolderResolver);
     const r = await contendedWait();
     expect(r.holders.map((x) => x.pid)).toEqual([py.pid]);
     expect(r.holders[0]!.card).toBeUndefined();
@@ -120,7 +120,7 @@ describe('holder cards across processes', () => {
     const f = await flockHolder(file);
     holders.push(f);
     configure({ contentionThreshold: 20, cardDir });
-    diag.setHolderResolver(makeTestResolver(() => [f.pid]).resolver);
+    diag.setHolderResolver(probeHolderResolver);
     const r = await contendedWait();
     expect(r.holders.map((x) => x.pid)).toContain(f.pid);
     expect(r.holders.every((x) => x.card === undefined)).toBe(true);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CHANNELS, configure, LockError, resetConfig, getConfig } from '@lockscope/core';
+import { CHANNELS, configure, LockError, probeHolderResolver, resetConfig, getConfig } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 // Engine-facing hooks are internal (not in the package's exports): the built module by path.
 import * as diag from '../dist/diagnostics/index.js';
@@ -28,6 +28,16 @@ afterEach(() => {
   resetConfig();
   diag.setHolderResolver(null);
 });
+
+/** The real probe as the holder resolver, counting its calls. */
+function countingProbe() {
+  const calls: Array<{ path: string; dev: number | null; ino: number | null }> = [];
+  const resolver: typeof probeHolderResolver = (path, d, i, o) => {
+    calls.push({ path, dev: d, ino: i });
+    return probeHolderResolver(path, d, i, o);
+  };
+  return { resolver, calls };
+}
 
 function timeoutErr(waitedMs: number): LockError {
   return new LockError({ code: 'ETIMEDOUT', errno: 110, syscall: 'flock', path: file, kind: 'flock', reason: 'timeout', message: `ETIMEDOUT: timed out after ${waitedMs} ms`, waitedMs });
@@ -126,7 +136,7 @@ describe('no subscribers: no cost', () => {
 
 describe('waits with subscribers (real python fcntl.flock holder)', () => {
   it('exactly one contended and one terminal record per wait under 150 concurrent waits', async () => {
-    const { resolver, calls } = makeTestResolver(() => [holder.pid]);
+    const { resolver, calls } = countingProbe();
     diag.setHolderResolver(resolver);
     configure({ contentionThreshold: 60, holdersDeadline: 2000 });
     const c = collect();
@@ -231,7 +241,7 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
   });
 
   it('a timeout shorter than twice the threshold reports contention at half the timeout', async () => {
-    diag.setHolderResolver(makeTestResolver(() => [holder.pid]).resolver);
+    diag.setHolderResolver(probeHolderResolver);
     configure({ contentionThreshold: 60_000 });
     const c = collect();
     const err = await diag
@@ -250,7 +260,7 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
   });
 
   it('an abort before the threshold looks the holders up once, for the error and the record', async () => {
-    const { resolver, calls } = makeTestResolver(() => [holder.pid]);
+    const { resolver, calls } = countingProbe();
     diag.setHolderResolver(resolver);
     configure({ contentionThreshold: 60_000 });
     const c = collect();
@@ -338,8 +348,8 @@ describe('tryLock and probe tracing', () => {
     const tc = diagnosticsChannel.tracingChannel(CHANNELS.probe);
     const subs = { asyncEnd: (m: unknown) => got.push(m as ProbeContext) };
     tc.subscribe(subs as never);
-    const { resolver } = makeTestResolver(() => [holder.pid]);
-    const res = await diag.traceProbe(file, { deadline: 10 }, () => resolver(file, dev, ino), (r) => ({ dev, ino, holders: r.holders, complete: r.complete }));
+    const resolver = probeHolderResolver;
+    const res = await diag.traceProbe(file, { deadline: 10 }, () => resolver(file, dev, ino, { deadlineMs: 100 }), (r) => ({ dev, ino, holders: r.holders, complete: r.complete }));
     tc.unsubscribe(subs as never);
     expect(res.holders.map((h) => h.pid)).toContain(holder.pid);
     expect(got).toHaveLength(1);

@@ -182,6 +182,16 @@ describe('read-only file system', () => {
 });
 
 describe('platforms without a backend', () => {
+  /** The JSON line a child prints; the child must exit 0. */
+  async function jsonOf(c: ReturnType<typeof nodeChild>): Promise<string[]> {
+    let text = '';
+    let err = '';
+    c.proc.stdout!.on('data', (d) => (text += d));
+    c.proc.stderr!.on('data', (d) => (err += d));
+    expect(await c.exited, err).toBe(0);
+    return JSON.parse(text) as string[];
+  }
+
   it('fail with reason unsupported (non-Linux simulated: process.platform overridden in a child)', async () => {
     // koffi itself picks its native module by process.platform: load it before faking.
     const koffiEsm = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('koffi')), 'index.js')).href;
@@ -194,13 +204,28 @@ describe('platforms without a backend', () => {
       await lock('/tmp/x.lock').catch((e) => out.push(e.reason + ' ' + e.code));
       console.log(JSON.stringify(out));
     `);
-    let text = '';
-    let err = '';
-    c.proc.stdout!.on('data', (d) => (text += d));
-    c.proc.stderr!.on('data', (d) => (err += d));
-    expect(await c.exited, err).toBe(0);
-    const out = JSON.parse(text) as string[];
+    const out = await jsonOf(c);
     expect(out[0]).toMatch(/^unsupported ENOTSUP .*not supported on freebsd/);
     expect(out[1]).toBe('unsupported ENOTSUP');
   });
+
+  for (const platform of ['darwin', 'win32']) {
+    it(`${platform} without a koffi prebuild: importing works, calls fail with reason unsupported (simulated: process.platform overridden, koffi not preloaded)`, async () => {
+      // This machine has only koffi's Linux binary: koffi throws at load when it believes it runs on
+      // ${platform}. The backends load koffi lazily, so only the calls may fail, not the import.
+      const c = nodeChild(`
+        Object.defineProperty(process, 'platform', { value: '${platform}' });
+        const { lock, tryLock } = await import('${CORE_DIST}');
+        const out = [];
+        try { tryLock('C:\\\\data\\\\x.lock'); } catch (e) { out.push([e.reason, e.code, e.path, e.message]); }
+        await lock('/tmp/x.lock').catch((e) => out.push([e.reason, e.code]));
+        console.log(JSON.stringify(out));
+      `);
+      const out = (await jsonOf(c)) as unknown as string[][];
+      expect(out[0]!.slice(0, 2)).toEqual(['unsupported', 'ENOTSUP']);
+      expect(out[0]![3]).toMatch(/native layer did not load/);
+      if (platform === 'win32') expect(out[0]![2]).toBe('C:\\data\\x.lock'); // a drive path is absolute, not cwd-relative
+      expect(out[1]).toEqual(['unsupported', 'ENOTSUP']);
+    });
+  }
 });

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { probe, type ProbeResult } from '@lockscope/core';
 import { findMaps, mapsToken, procDev } from '../dist/probe/linux-proc.js';
 import { scanFdsFs } from '../dist/probe/linux-scan.js';
-import { procfsNative, scanFdsNative, setDentsBufferSizeForTest } from '../dist/platform/linux/procfs.js';
+import { procfsNative, resetDentsBufferForTest, scanFdsNative, setDentsBufferSizeForTest } from '../dist/platform/linux/procfs.js';
 import { makeFile, pyHolder, tmpDir, type Proc } from './helpers/probe-procs.js';
 
 const linux = process.platform === 'linux';
@@ -89,7 +89,9 @@ async function manyFds(file: string, n: number): Promise<Proc> {
 }
 
 const norm = (r: { error: string | null; denied: string | null; scanned: number; hits: Array<{ fd: number; dev: number; ino: number }> }) => ({
-  ...r,
+  error: r.error,
+  denied: r.denied,
+  scanned: r.scanned,
   hits: [...r.hits].sort((a, b) => a.fd - b.fd),
 });
 
@@ -104,7 +106,7 @@ describe.skipIf(!linux)('native /proc scan (koffi) and the node:fs route agree',
     const big = keep(await manyFds(f, 300));
     const small = keep(await pyHolder('open', f));
     const inos = new Set([st.ino]);
-    for (const dents of [32 * 1024, 300]) {
+    for (const dents of [8 * 1024, 300]) {
       setDentsBufferSizeForTest(dents);
       try {
         // Not this process: the native scan's own directory fd is one of its fds while it lists them.
@@ -118,7 +120,7 @@ describe.skipIf(!linux)('native /proc scan (koffi) and the node:fs route agree',
         expect(scanFdsNative(big.pid, inos).hits).toHaveLength(300);
         expect(scanFdsNative(small.pid, inos).hits).toHaveLength(1);
       } finally {
-        setDentsBufferSizeForTest(32 * 1024);
+        resetDentsBufferForTest();
       }
     }
     // Every inode of interest: this process's own fds compared one by one.
@@ -133,6 +135,38 @@ describe.skipIf(!linux)('native /proc scan (koffi) and the node:fs route agree',
     const a = norm(scanFdsNative(process.pid, all));
     expect(a.hits.length).toBeGreaterThan(2);
     expect(a.hits.map((h) => h.fd)).toEqual(norm(scanFdsFs(process.pid, all)).hits.map((h) => h.fd));
+  });
+
+  it('a scan out of budget pauses between batches, resumes to the same answer, and cancel closes its directory', async () => {
+    const f = makeFile(dir, 'paused');
+    const st = statSync(f);
+    const big = keep(await manyFds(f, 600));
+    const inos = new Set([st.ino]);
+    const whole = norm(scanFdsNative(big.pid, inos));
+    const myFds = () => readdirSync('/proc/self/fd').length;
+    const before = myFds();
+    for (const scan of [(b: number) => scanFdsNative(big.pid, inos, b), (b: number) => scanFdsFs(big.pid, inos, b)]) {
+      const r = scan(0);
+      expect(r.pending).not.toBeNull(); // 600 fds do not fit one batch
+      let rounds = 0;
+      while (r.pending) {
+        r.pending.resume(0);
+        rounds++;
+      }
+      expect(rounds).toBeGreaterThan(0);
+      expect(norm(r)).toEqual(whole);
+      const c = scan(0);
+      expect(c.pending).not.toBeNull();
+      c.pending!.cancel();
+      expect(c.pending).toBeNull();
+      expect(c.hits.length).toBeLessThan(600);
+    }
+    expect(myFds()).toBe(before); // no directory fd left open
+    expect(whole.hits).toHaveLength(600);
+    // In a probe with tiny slices the process is scanned across several slices, all fds found.
+    const p = await probe(f, { sliceMs: 0.05 });
+    expect(p.openers!.find((o) => o.pid === big.pid)!.fds).toHaveLength(600);
+    expect(myFds()).toBe(before);
   });
 
   it('same errors: a pid that does not exist, and a process whose fds are not ours to read', () => {

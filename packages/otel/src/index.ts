@@ -12,8 +12,7 @@ import {
 } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { CHANNELS } from '@lockscope/core';
-import type { AcquireContext, LockscopeRecord, RecordHolder } from '@lockscope/core/record';
-import { endIsTerminal, recordOfContext, recordOfMessage } from './channels.js';
+import { acquireEndIsTerminal, recordOf, type AcquireContext, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
 import {
   ATTR_ERROR_TYPE,
   ATTR_FILE_INODE,
@@ -151,16 +150,16 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     this._handlers ??= {
       start: (m) => this._start(m as AcquireContext),
       end: (m) => {
-        if (endIsTerminal(m as AcquireContext)) this._finish(m as AcquireContext);
+        if (acquireEndIsTerminal(m as AcquireContext)) this._finish(m as AcquireContext);
       },
       asyncEnd: (m) => this._finish(m as AcquireContext),
       // Both are followed by a terminal event that reads the outcome from the context.
       asyncStart: noop,
       error: noop,
     };
-    this._onContended ??= (m) => this._contended(recordOfMessage(m));
-    this._onReleased ??= (m) => this._released(recordOfMessage(m), false);
-    this._onLeaked ??= (m) => this._released(recordOfMessage(m), true);
+    this._onContended ??= (m) => this._contended(recordOf(m));
+    this._onReleased ??= (m) => this._released(recordOf(m), false);
+    this._onLeaked ??= (m) => this._released(recordOf(m), true);
     diagnosticsChannel.tracingChannel(CHANNELS.acquire).subscribe(this._handlers);
     diagnosticsChannel.subscribe(CHANNELS.contended, this._onContended);
     diagnosticsChannel.subscribe(CHANNELS.released, this._onReleased);
@@ -228,7 +227,7 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     const p = this._pending!.get(key);
     if (!p) return; // started before enable(), or already finished
     this._pending!.delete(key);
-    const record = recordOfContext(ctx);
+    const record = recordOf(ctx);
     const outcome = record ? record.event : ctx.error !== undefined ? 'error' : 'busy';
     const attrs = record ? metricAttributes(record) : { [ATTR_FILE_LOCK_MECHANISM]: mechanism(ctx.kind), [ATTR_FILE_LOCK_TYPE]: lockType(ctx.mode) };
     if (record?.waitedMs != null) this._waitDuration.record(record.waitedMs / 1000, { ...attrs, [ATTR_LOCK_OUTCOME]: outcome });
@@ -285,8 +284,17 @@ function setHolderAttributes(span: Span, record: LockscopeRecord): void {
   const holders = lockHolders(record);
   if (holders.length === 0) return;
   span.setAttribute(ATTR_LOCK_HOLDER_PIDS, holders.map((h) => h.pid));
-  span.setAttribute(ATTR_LOCK_HOLDER_COMMANDS, holders.map((h) => h.command ?? ''));
+  span.setAttribute(ATTR_LOCK_HOLDER_COMMANDS, holders.map(commandOf));
   if (record.holdersComplete != null) span.setAttribute(ATTR_LOCK_HOLDERS_COMPLETE, record.holdersComplete);
+}
+
+/**
+ * semconv `process.command`: argv[0] (on Linux "the zeroth string in /proc/PID/cmdline"); the
+ * kernel's comm only when argv is unknown. comm can be a thread name: Node 24 names its main
+ * thread "MainThread".
+ */
+function commandOf(h: RecordHolder): string {
+  return h.argv?.[0] || h.command || '';
 }
 
 function contentionEventAttributes(record: LockscopeRecord, withStack: boolean): Attributes {
@@ -297,9 +305,10 @@ function contentionEventAttributes(record: LockscopeRecord, withStack: boolean):
   if (first) {
     // The process that holds the lock, in semconv's process.* terms.
     a[ATTR_PROCESS_PID] = first.pid;
-    if (first.command) a[ATTR_PROCESS_COMMAND] = first.command;
+    const command = commandOf(first);
+    if (command) a[ATTR_PROCESS_COMMAND] = command;
     a[ATTR_LOCK_HOLDER_PIDS] = holders.map((h) => h.pid);
-    a[ATTR_LOCK_HOLDER_COMMANDS] = holders.map((h) => h.command ?? '');
+    a[ATTR_LOCK_HOLDER_COMMANDS] = holders.map(commandOf);
     if (first.card?.label) a['lockscope.lock.holder.label'] = first.card.label;
   }
   if (record.holdersComplete != null) a[ATTR_LOCK_HOLDERS_COMPLETE] = record.holdersComplete;

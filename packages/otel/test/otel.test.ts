@@ -5,7 +5,8 @@ import { DataPointType, MeterProvider, MetricReader, type HistogramMetricData, t
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { LockscopeInstrumentation, WAIT_BUCKETS_S } from '@lockscope/otel';
-import { cleanupTempDirs, CONTENTION_MODE, produceContention } from '../../pino-transport/test/support/contention.js';
+import type { LockscopeRecord } from '@lockscope/core/record';
+import { assertValidRecord, cleanupTempDirs, produceContention } from '../../pino-transport/test/support/contention.js';
 
 class TestReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -17,6 +18,7 @@ const tracerProvider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanP
 const reader = new TestReader();
 const meterProvider = new MeterProvider({ readers: [reader] });
 const hookCalls: string[] = [];
+const hookRecords: Array<LockscopeRecord | undefined> = [];
 let throwInHooks = false;
 const instrumentation = new LockscopeInstrumentation({
   requestHook: (span, info) => {
@@ -26,6 +28,7 @@ const instrumentation = new LockscopeInstrumentation({
   },
   responseHook: (span, record) => {
     hookCalls.push(`response:${record?.event}`);
+    hookRecords.push(record);
     if (throwInHooks) throw new Error('user hook bug');
   },
 });
@@ -57,7 +60,7 @@ function lockSpans(): ReadableSpan[] {
   return exporter.getFinishedSpans().filter((s) => s.name === 'lockscope.lock.acquire');
 }
 
-describe(`LockscopeInstrumentation, in-memory exporters (${CONTENTION_MODE} contention)`, () => {
+describe('LockscopeInstrumentation, in-memory exporters, real cross-process contention (flock(1) holder, core lock())', () => {
   it('a timed-out wait: one span in the caller context, contention event with the holder, error.type', async () => {
     exporter.reset();
     const tracer = trace.getTracer('test');
@@ -89,8 +92,14 @@ describe(`LockscopeInstrumentation, in-memory exporters (${CONTENTION_MODE} cont
     const ev = span!.events.find((e) => e.name === 'lockscope.lock.contended')!;
     expect(ev.attributes).toMatchObject({ 'process.pid': c.holder.pid, 'process.command': 'flock' });
     expect(ev.attributes!['lockscope.snapshot.memory.rss']).toBeGreaterThan(0);
-    expect(String(ev.attributes!['lockscope.snapshot.stack'])).toContain('Error');
+    // The waiting call's stack, from where the test called lock().
+    expect(String(ev.attributes!['lockscope.snapshot.stack'])).toContain('produceContention');
     expect(hookCalls).toEqual(['request:flock:exclusive', 'response:timeout']);
+    // The terminal record the span was made from: valid, with the errno and the holder.
+    const record = hookRecords[0]!;
+    assertValidRecord(record);
+    expect(record.error).toMatchObject({ code: 'ETIMEDOUT', errno: 110, reason: 'timeout' });
+    expect(record.holders.find((h) => h.role === 'holder')).toMatchObject({ pid: c.holder.pid, command: 'flock', argv: c.holder.argv });
   });
 
   it('metrics: wait histogram in seconds with lock buckets, contentions, timeouts, locks held', async () => {

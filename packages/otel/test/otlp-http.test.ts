@@ -6,7 +6,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { LockscopeInstrumentation } from '@lockscope/otel';
-import { cleanupTempDirs, CONTENTION_MODE, produceContention } from '../../pino-transport/test/support/contention.js';
+import { cleanupTempDirs, produceContention } from '../../pino-transport/test/support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -39,7 +39,7 @@ function startReceiver(): Promise<{ server: Server; url: string; bodies: Map<str
   );
 }
 
-describe(`NodeSDK + OTLP/HTTP to a local receiver (${CONTENTION_MODE} contention)`, () => {
+describe('NodeSDK + OTLP/HTTP to a local receiver, real cross-process contention', () => {
   it('exports the acquire span and the lock metrics', async () => {
     const { server, url, bodies } = await startReceiver();
     const sdk = new NodeSDK({

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LockError } from '@lockscope/core';
 import { attachPino } from '@lockscope/pino-transport';
-import { assertValidRecord, cleanupTempDirs, CONTENTION_MODE, produceContention, tempDir } from './support/contention.js';
+import { assertValidRecord, cleanupTempDirs, holderEntry, produceContention, tempDir } from './support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -21,7 +21,7 @@ const readLines = (file: string): Record<string, unknown>[] =>
 const flush = (logger: pino.Logger): Promise<void> =>
   new Promise((resolve, reject) => logger.flush((err) => (err ? reject(err) : resolve())));
 
-describe(`pino adapter (${CONTENTION_MODE} contention)`, () => {
+describe('pino adapter, real cross-process contention (flock(1) holder, core lock())', () => {
   it('writes the forensic file through a real transport worker, among targets, at warn/error only', async () => {
     const dir = tempDir();
     const forensic = join(dir, 'locks.ndjson');
@@ -47,9 +47,11 @@ describe(`pino adapter (${CONTENTION_MODE} contention)`, () => {
         assertValidRecord(r);
         expect(r.path).toBe(c.path);
         expect(r.pid).toBe(process.pid);
-        expect(r.holders[0]).toMatchObject({ pid: c.holder.pid, command: 'flock', role: 'holder' });
+        expect(holderEntry(r, c.holder.pid)).toMatchObject({ command: 'flock', argv: c.holder.argv, lockKind: 'flock', lockMode: 'exclusive' });
       }
       expect(records[1]!.error).toMatchObject({ code: 'ETIMEDOUT', errno: 110, reason: 'timeout' });
+      expect(records[1]!.waitedMs).toBeGreaterThanOrEqual(250);
+      expect((c.error as LockError).holders?.map((h) => h.pid)).toContain(c.holder.pid);
       expect(records[0]!.waitId).toBe(records[1]!.waitId);
 
       // The other target got the human lines with the lockscope binding and the right levels.
@@ -83,6 +85,10 @@ describe(`pino adapter (${CONTENTION_MODE} contention)`, () => {
       expect(records.map((r) => r.event)).toEqual(['contended', 'acquired', 'released']);
       records.forEach((r) => assertValidRecord(r));
       expect(records[2]!.heldMs).toBeGreaterThan(0);
+      expect(holderEntry(records[0]!, c.holder.pid)?.command).toBe('flock');
+      // contended, acquired and released of one call share its waitId; acquired and released its holdId.
+      expect(new Set(records.map((r) => r.waitId)).size).toBe(1);
+      expect(records[1]!.holdId).toBe(records[2]!.holdId);
       expect(lines.at(-1)).toMatchObject({ msg: 'after', level: 30 });
       expect(statSync(forensic).mode & 0o777).toBe(0o600);
     } finally {
@@ -91,17 +97,20 @@ describe(`pino adapter (${CONTENTION_MODE} contention)`, () => {
     }
   });
 
-  it('nothing is lost on normal exit, or on flush() followed by process.exit()', () => {
+  it('nothing is lost on normal exit, or on flush() followed by process.exit() (1,000 real records)', () => {
     const dir = tempDir();
     const script = join(import.meta.dirname, 'fixtures', 'exit-child.mjs');
+    const lockFile = join(dir, 'pairs.lock');
     for (const how of ['natural', 'flush-exit']) {
       const file = join(dir, `${how}.ndjson`);
-      const r = spawnSync(process.execPath, [script, file, how], { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(process.execPath, [script, file, lockFile, how], { encoding: 'utf8', timeout: 30_000 });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       const records = readLines(file);
-      expect(records).toHaveLength(500);
-      expect(records[499]).toMatchObject({ event: 'released', path: '/x/499' });
+      expect(records).toHaveLength(1000);
+      expect(records[998]).toMatchObject({ event: 'acquired', path: lockFile, label: 'pair-499' });
+      expect(records[999]).toMatchObject({ event: 'released', path: lockFile, label: 'pair-499' });
+      assertValidRecord(records[999]);
     }
   });
 

@@ -1,4 +1,5 @@
 import * as core from '@lockscope/core';
+import type { ProbeResult } from '@lockscope/core';
 import type { RecordHolder } from '@lockscope/core/record';
 
 /**
@@ -116,19 +117,16 @@ function positive(v: number | undefined, dflt: number, name: string): number {
 }
 
 /**
- * core's `probe(path, options)` once it exists. TODO(lead): align the option name of the deadline
- * and the result shape with the probe's final API (issue 3).
+ * core's probe: every process that holds a lock on the path or has it open (an EBUSY/ETXTBSY is
+ * often about an opener, not a lock holder), cut at the deadline (`complete: false` then).
  */
 function defaultResolver(): HolderResolver | undefined {
-  const probe = (core as unknown as Record<string, unknown>).probe;
-  if (typeof probe !== 'function') return undefined;
-  return (path, { deadlineMs }) =>
-    (probe as (p: string, o: object) => Promise<unknown>)(path, { deadline: deadlineMs }).then(holdersOfProbe);
+  // The probe is Linux-only for now; elsewhere the status says 'unavailable' instead of 'failed' on every line.
+  if (process.platform !== 'linux') return undefined;
+  return (path, { deadlineMs }) => core.probe(path, { timeout: deadlineMs }).then(holdersOfProbe);
 }
 
-export function holdersOfProbe(result: unknown): RecordHolder[] {
-  const r = result as { holders?: unknown; locks?: Array<{ holders?: unknown }> } | null;
-  if (Array.isArray(r?.holders)) return r.holders as RecordHolder[];
-  if (Array.isArray(r?.locks)) return r.locks.flatMap((l) => (Array.isArray(l.holders) ? (l.holders as RecordHolder[]) : []));
-  return [];
+/** The holders (lock holders, waiters, then openers) of a `probe()` result, as records carry them. */
+export function holdersOfProbe(result: Pick<ProbeResult, 'locks'> & { openers?: ProbeResult['openers'] }): RecordHolder[] {
+  return core.toRecordHolders(result);
 }

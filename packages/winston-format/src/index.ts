@@ -1,12 +1,19 @@
 import { invalidArgument } from '@lockscope/core';
-import { RECORD_SCHEMA_VERSION, type LockscopeRecord, type RecordEvent } from '@lockscope/core/record';
+import {
+  DEFAULT_RECORD_LEVELS,
+  RECORD_SCHEMA_VERSION,
+  describeRecord,
+  resolveRecordLevels,
+  subscribeRecords,
+  type LockscopeRecord,
+  type RecordEvent,
+} from '@lockscope/core/record';
 import { format, type Format, type TransformableInfo } from 'logform';
 import { HolderCache, type HolderCacheOptions } from './holders.js';
-import { describeRecord, subscribeRecords } from './records.js';
 import { serializeError, serializeValue, type Serialized, type SerializeOptions } from './serialize.js';
 
 export { HolderCache, holdersOfProbe, type HolderCacheOptions, type HolderResolver, type HoldersLookup, type HoldersStatus } from './holders.js';
-export { describeRecord } from './records.js';
+export { describeRecord } from '@lockscope/core/record';
 
 export interface LockscopeFormatOptions {
   /** Keep `stack` on serialized errors. Default true. */
@@ -126,17 +133,8 @@ export interface AttachWinstonOptions {
   format?: LockscopeFormat;
 }
 
-export const DEFAULT_LEVELS: Readonly<Record<RecordEvent, string>> = Object.freeze({
-  contended: 'warn',
-  'held-too-long': 'warn',
-  leaked: 'warn',
-  timeout: 'error',
-  aborted: 'error',
-  error: 'error',
-  acquired: 'debug',
-  released: 'debug',
-  probe: 'debug',
-});
+/** contended/held-too-long/leaked: warn; timeout/aborted/error: error; acquired/released/probe: debug. */
+export const DEFAULT_LEVELS = DEFAULT_RECORD_LEVELS;
 
 // syslog levels (winston.config.syslog) spell warn as `warning`.
 const ALIASES: Record<string, string> = { warn: 'warning', warning: 'warn' };
@@ -159,25 +157,13 @@ export function attachWinston(logger: WinstonLike, options: AttachWinstonOptions
   if (typeof key !== 'string' || key === '' || key === 'level' || key === 'message') {
     throw invalidArgument(fn, undefined, "options.key must be a non-empty string other than 'level' and 'message'");
   }
-  const levels: Record<string, string> = {};
-  for (const [event, dflt] of Object.entries(DEFAULT_LEVELS)) {
-    const want = options.levels?.[event as RecordEvent];
-    const level = want ?? (dflt in logger.levels ? dflt : (ALIASES[dflt] ?? dflt));
-    if (level !== 'silent' && !(level in logger.levels)) {
-      if (want !== undefined) throw invalidArgument(fn, undefined, `options.levels.${event}: '${level}' is not a level of this logger`);
-      continue; // the logger's level set has no such level: that event is not logged
-    }
-    levels[event] = level;
-  }
-  for (const event of Object.keys(options.levels ?? {})) {
-    if (!(event in DEFAULT_LEVELS)) throw invalidArgument(fn, undefined, `options.levels: unknown event '${event}'`);
-  }
+  const levels = resolveRecordLevels(options.levels, { caller: fn, isLevel: (l) => l in logger.levels, aliases: ALIASES });
   const cache = options.format?.holders;
   const child = logger.child({ lockscope: RECORD_SCHEMA_VERSION });
   return subscribeRecords((record: LockscopeRecord) => {
     if (cache && record.holders.length > 0) cache.remember(record.path, record.holders);
     const level = levels[record.event];
-    if (level === undefined || level === 'silent' || !logger.isLevelEnabled(level)) return;
+    if (level === undefined || !logger.isLevelEnabled(level)) return;
     child.log({ level, message: describeRecord(record), [key]: record });
   });
 }

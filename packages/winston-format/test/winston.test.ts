@@ -1,16 +1,16 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import winston from 'winston';
-import * as core from '@lockscope/core';
-import { LockError, errnoNumber, lockErrorFromErrno } from '@lockscope/core';
+import { LockError, errnoNumber, lockErrorFromErrno, probe } from '@lockscope/core';
 import type { RecordHolder } from '@lockscope/core/record';
-import { attachWinston, lockscopeFormat, type HolderResolver } from '@lockscope/winston-format';
+import { attachWinston, holdersOfProbe, lockscopeFormat, type HolderResolver } from '@lockscope/winston-format';
 import {
   assertValidRecord,
   cleanupTempDirs,
-  CONTENTION_MODE,
+  holderEntry,
   produceContention,
   startFlockHolder,
   tempDir,
@@ -147,24 +147,58 @@ describe('lockscopeFormat: holders of busy errors', () => {
     expect(l2.lines.map((l) => l.err.holdersStatus)).toEqual(['pending', 'failed']);
   });
 
-  it.skipIf(typeof (core as Record<string, unknown>).probe !== 'function')('default resolver: core probe finds a real flock(1) holder', async () => {
+  it('default resolver: the real probe names a flock(1) holder and a process that only has the file open', async () => {
     const dir = tempDir();
     const path = join(dir, 'probe.lock');
     writeFileSync(path, '');
     const holder = await startFlockHolder(path);
+    // A second foreign process that only has the file open (an EBUSY is often about one of those).
+    const opener = spawn('sh', ['-c', 'exec sleep 600 3<"$0"', path], { stdio: 'ignore' });
     try {
-      const fmt = lockscopeFormat({ holders: { budgetMs: 500 } });
-      await fmt.holders!.prewarm(path);
+      await waitFor(() => readlinkFds(opener.pid!).includes(path));
+      const fmt = lockscopeFormat({ holders: { budgetMs: 5000 } });
       const { logger, lines } = jsonLogger(fmt);
       logger.error('write failed', { err: busyError(path) });
-      expect(lines[0]!.err.holders.map((h: RecordHolder) => h.pid)).toContain(holder.pid);
+      expect(lines[0]!.err.holdersStatus).toBe('pending'); // the format never waits for the probe
+      await fmt.holders!.prewarm(path);
+      logger.error('write failed', { err: busyError(path) });
+      const hs = lines[1]!.err.holders as RecordHolder[];
+      expect(lines[1]!.err.holdersStatus).toBe('cached');
+      expect(hs.find((h) => h.pid === holder.pid)).toMatchObject({ role: 'holder', command: 'flock', lockKind: 'flock', lockMode: 'exclusive' });
+      expect(hs.find((h) => h.pid === opener.pid)).toMatchObject({ role: 'opener', command: 'sleep' });
+      // holdersOfProbe is the mapping the resolver applies to a probe() result.
+      const direct = holdersOfProbe(await probe(path));
+      expect(direct.filter((h) => h.role === 'holder').map((h) => h.pid)).toContain(holder.pid);
     } finally {
+      opener.kill('SIGKILL');
       await holder.kill();
     }
   });
 });
 
-describe(`attachWinston (${CONTENTION_MODE} contention)`, () => {
+function readlinkFds(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+async function waitFor(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('attachWinston, real cross-process contention (flock(1) holder, core lock())', () => {
   it('logs contended at warn and timeout at error through a real File transport', async () => {
     const dir = tempDir();
     const file = join(dir, 'app.log');
@@ -191,13 +225,16 @@ describe(`attachWinston (${CONTENTION_MODE} contention)`, () => {
     for (const l of lines.slice(0, 2)) {
       expect(l.lockscope).toBe(1);
       assertValidRecord(l.lock);
-      expect(l.lock.holders[0]).toMatchObject({ pid: c.holder.pid, command: 'flock' });
+      expect(holderEntry(l.lock, c.holder.pid)).toMatchObject({ command: 'flock', argv: c.holder.argv });
       expect(l.message).toContain(`pid ${c.holder.pid} (flock -x`);
     }
-    expect(lines[1].lock.error).toMatchObject({ code: 'ETIMEDOUT', errno: 110 });
-    expect(lines[2].err).toMatchObject({ name: 'LockError', code: 'ETIMEDOUT', reason: 'timeout' });
-    // Holders learnt from the contended record answer the later EBUSY without a probe.
-    expect(lines[3].err).toMatchObject({ holdersStatus: 'cached', holders: [{ pid: c.holder.pid }] });
+    expect(lines[1].lock.error).toMatchObject({ code: 'ETIMEDOUT', errno: 110, reason: 'timeout' });
+    // The LockError the caller logs keeps its fields and the holders of the wait.
+    expect(lines[2].err).toMatchObject({ name: 'LockError', code: 'ETIMEDOUT', errno: 110, reason: 'timeout', path: c.path });
+    expect(holderEntry(lines[2].err, c.holder.pid)?.command).toBe('flock');
+    // Holders learnt from the wait's records answer the later EBUSY without a probe.
+    expect(lines[3].err.holdersStatus).toBe('cached');
+    expect(holderEntry(lines[3].err, c.holder.pid)?.command).toBe('flock');
   });
 
   it('debug records only when debug is on; syslog levels; detach; bad input', async () => {

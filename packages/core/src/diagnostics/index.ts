@@ -10,6 +10,8 @@ export {
   failWait,
   busyWait,
   setHolderResolver,
+  setDefaultHolderResolver,
+  hasDefaultHolderResolver,
   getHolderResolver,
   Wait,
   type InstrumentedRequest,

@@ -38,15 +38,28 @@ export type HolderResolver = (
 ) => Promise<HolderResolution>;
 
 let resolver: HolderResolver | null = null;
+/** The probe, installed by the lock engine the first time a tracked call blocks. */
+let defaultResolver: HolderResolver | null = null;
 const RESOLVER_GRACE_MS = 50;
 
+/** Overrides the holder resolver (tests, embedders); `null` goes back to the default (the probe). */
 export function setHolderResolver(fn: HolderResolver | null): void {
   if (fn !== null && typeof fn !== 'function') throw invalidArgument('setHolderResolver', undefined, 'resolver must be a function or null');
   resolver = fn;
 }
 
+/** Sets the resolver used when no override is set (the engine passes the probe). */
+export function setDefaultHolderResolver(fn: HolderResolver): void {
+  defaultResolver = fn;
+}
+
+export function hasDefaultHolderResolver(): boolean {
+  return defaultResolver !== null;
+}
+
+/** The resolver in use: the override, else the default. */
 export function getHolderResolver(): HolderResolver | null {
-  return resolver;
+  return resolver ?? defaultResolver;
 }
 
 /** What the engine knows about a lock call; its normalized options object fits as is. */
@@ -202,7 +215,7 @@ async function resolveHolders(w: Wait, budgetMs?: number): Promise<void> {
       const st = await stat(w.path).catch(() => null);
       if (st && w.dev === null) w.setFile(st.dev, st.ino);
     }
-    const r = resolver;
+    const r = resolver ?? defaultResolver;
     if (r !== null) {
       const deadlineMs = Math.min(liveConfig().holdersDeadline, budgetMs ?? Infinity);
       let t: NodeJS.Timeout | undefined;

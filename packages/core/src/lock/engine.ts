@@ -53,8 +53,16 @@ export function platformFor(req: LockRequest): PlatformBackend {
     }
     b = ready = backend;
   }
-  if (!b.kinds.has(req.kind)) throw unsupportedPlatform(req.api, req.path, `lock kind '${req.kind}'`);
+  if (!b.kinds.has(req.kind)) throw kindUnsupported(req, b);
   return b;
+}
+
+function kindUnsupported(req: LockRequest, b: PlatformBackend): LockError {
+  const e = unsupportedPlatform(req.api, req.path, `lock kind '${req.kind}'`);
+  const note = b.kindsNote?.[req.kind];
+  if (note === undefined) return new LockError({ ...e, kind: req.kind });
+  const at = `${req.api} '${req.path}'`;
+  return new LockError({ ...e, kind: req.kind, message: `${e.code}: lock kind '${req.kind}' is not supported on ${b.name}: ${note}, ${at}` });
 }
 
 // ---------------------------------------------------------------- open and fds

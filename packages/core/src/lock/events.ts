@@ -1,30 +1,69 @@
 /**
- * The engine's single points of observation. Each is called exactly once per occurrence with the
- * per-request object (request.ts) and nothing else; the instrumentation layer (diagnostics
- * channels, contention timers, holder cards) hooks in here. Rules for whatever goes in here:
- * never throw, stay cheap when nobody listens, never keep a LockHandle (it would defeat leak
- * detection), and copy what you need from `req` (it is reused state, not a record).
+ * The engine's single points of observation, and the only engine file that knows the
+ * instrumentation. Each hook is called exactly once per occurrence with the per-request object
+ * (request.ts). Rules: never throw, stay cheap when nobody listens (a field check), never keep a
+ * LockHandle (it would defeat leak detection), and copy what you need from `req`.
+ *
+ * The tracing context, the terminal record and `error.holders` belong to the wrappers in
+ * diagnostics/trace.ts (lock/index.ts calls them); the hooks below feed the tracked call
+ * (`req.diag`, a Wait) and the tracked hold (`req.hold`, a Hold).
  */
+import { onHeld, onLeaked, onReleased } from '../diagnostics/holds.js';
+import { instrumentationActive } from '../diagnostics/listening.js';
+import { hasDefaultHolderResolver, setDefaultHolderResolver } from '../diagnostics/tracker.js';
+import { probeHolderResolver } from '../probe/index.js';
 import type { LockRequest } from './request.js';
 
-/** lock()/tryLock()/withLock() accepted valid arguments and starts acquiring. */
-export function acquireStart(_req: LockRequest): void {}
+/**
+ * Whether a call starting now is tracked (someone subscribes to a lock channel, or cards are
+ * forced on). The one check the uncontended path pays when nobody listens.
+ */
+export const active: () => boolean = instrumentationActive;
 
 /**
  * The request could not be granted at once and starts waiting: `req.waitedOn` says where
- * ('in-process': behind `req.blocker`; 'kernel': another process). A contention timer starts here.
+ * ('in-process': behind `req.blocker`; 'kernel': another process). The contention timer starts here.
  */
-export function waitStart(_req: LockRequest): void {}
+export function waitStart(req: LockRequest): void {
+  const w = req.diag;
+  if (w === undefined) return;
+  // The probe resolves holders of contended records; installed on first need so an
+  // uncontended process never touches it.
+  if (!hasDefaultHolderResolver()) setDefaultHolderResolver(probeHolderResolver);
+  w.blocked(req.dev, req.ino);
+}
 
 /**
  * The acquire ended. `req.state === 'held'`: granted (req.waitedMs, req.acquiredAt set). Otherwise
- * `error` says why (its `reason`: timeout, aborted, deadlock, permission...), or `error` is
- * undefined for a tryLock() that found the lock busy. For a wait this is also where it ends.
+ * `error` says why, or `error` is undefined for a tryLock() that found the lock busy. Called
+ * before the handle is made (and before the caller's promise settles).
  */
-export function acquireEnd(_req: LockRequest, _error: unknown): void {}
+export function acquireEnd(req: LockRequest, _error: unknown): void {
+  const w = req.diag;
+  if (w === undefined) return;
+  // The Wait is reachable from the tracing context, which Node gives the handle (ctx.result):
+  // the request must drop it, or the leak registry's held value would keep the handle alive.
+  req.diag = undefined;
+  if (req.state !== 'held') return;
+  try {
+    req.hold = onHeld(req.path, req.dev, req.ino, req, w);
+  } catch {
+    // instrumentation never breaks a grant
+  }
+}
 
 /** A held lock was released (`heldMs` since the grant). `leaked`: by the leak detector. */
-export function released(_req: LockRequest, _heldMs: number, _leaked: boolean): void {}
+export function released(req: LockRequest, _heldMs: number, leaked: boolean): void {
+  const h = req.hold;
+  if (h === undefined) return;
+  req.hold = undefined;
+  try {
+    if (leaked) onLeaked(h);
+    else onReleased(h);
+  } catch {
+    // never throw from release or a finalizer
+  }
+}
 
 /** A LockHandle was garbage-collected while still held. The engine has just released it. */
 export function leaked(req: LockRequest, heldMs: number, releaseError: unknown): void {

@@ -3,6 +3,7 @@ import { invalidArgument } from '../errors.js';
 import { backend } from '../platform/index.js';
 import { abandon, attemptOrThrow, engineStats, HELD, platformFor, startWaiting } from './engine.js';
 import { abortError, timeoutError } from './errors.js';
+import { traceLock, traceTryLock } from '../diagnostics/trace.js';
 import * as events from './events.js';
 import { LockHandle } from './handle.js';
 import { LockRequest } from './request.js';
@@ -16,21 +17,29 @@ export type { LockOptions, LockMode, LockRange, LockKind } from './types.js';
  * every failure is a rejected promise with a LockError.
  */
 export function lock(path: string | URL, options?: LockOptions): Promise<LockHandle> {
-  return acquire('lock', path, options);
+  return acquire('lock', path, options, lock);
 }
 
-function acquire(api: string, path: unknown, options: LockOptions | undefined): Promise<LockHandle> {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+function acquire(api: string, path: unknown, options: LockOptions | undefined, caller: Function): Promise<LockHandle> {
   let req: LockRequest;
   try {
     req = new LockRequest(api, path, options);
   } catch (err) {
     return Promise.reject(err);
   }
-  let started = false;
+  if (!events.active()) return acquireRequest(req);
+  // Tracked: the wrapper owns the tracing context, the terminal record and error.holders.
+  return traceLock(req.path, req, caller, (w) => {
+    req.diag = w;
+    return acquireRequest(req);
+  });
+}
+
+/** The engine's async acquire of a validated request, without tracing. Never throws. */
+export function acquireRequest(req: LockRequest): Promise<LockHandle> {
   try {
     const b = platformFor(req);
-    started = true;
-    events.acquireStart(req);
     const signal = req.signal;
     if (signal?.aborted) throw abortError(req, 0, signal);
     const out = attemptOrThrow(req, b);
@@ -48,7 +57,7 @@ function acquire(api: string, path: unknown, options: LockOptions | undefined): 
       startWaiting(req, b, out);
     });
   } catch (err) {
-    if (started) events.acquireEnd(req, err);
+    events.acquireEnd(req, err);
     return Promise.reject(err);
   }
 }
@@ -59,22 +68,26 @@ function acquire(api: string, path: unknown, options: LockOptions | undefined): 
  */
 export function tryLock(path: string | URL, options?: LockOptions): LockHandle | null {
   const req = new LockRequest('tryLock', path, options);
-  const b = platformFor(req);
-  events.acquireStart(req);
+  if (!events.active()) return tryLockRequest(req);
+  return traceTryLock(req.path, req, tryLock, (w) => {
+    req.diag = w;
+    return tryLockRequest(req);
+  });
+}
+
+/** The engine's tryLock of a validated request, without tracing. */
+export function tryLockRequest(req: LockRequest): LockHandle | null {
   let out;
   try {
+    const b = platformFor(req);
     out = attemptOrThrow(req, b);
+    if (out !== HELD) abandon(req, b);
   } catch (err) {
     events.acquireEnd(req, err);
     throw err;
   }
-  if (out === HELD) {
-    events.acquireEnd(req, undefined);
-    return new LockHandle(req);
-  }
-  abandon(req, b);
   events.acquireEnd(req, undefined);
-  return null;
+  return out === HELD ? new LockHandle(req) : null;
 }
 
 /**
@@ -93,7 +106,7 @@ export async function withLock<T>(
   if (typeof fn !== 'function') {
     throw invalidArgument('withLock', typeof path === 'string' ? path : undefined, 'fn must be a function');
   }
-  const handle = await acquire('withLock', path, options);
+  const handle = await acquire('withLock', path, options, withLock);
   let result: Awaited<T>;
   try {
     result = await fn(handle);

@@ -3,7 +3,11 @@
  * (path, identity, kind, mode, range, timing, timeout, signal, state) lives here. It never
  * references its LockHandle, so a leaked handle can be garbage-collected and reported.
  */
+import { win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveCallOptions } from '../config.js';
+import type { Wait } from '../diagnostics/tracker.js';
+import type { Hold } from '../diagnostics/holds.js';
 import { invalidArgument, type LockKind } from '../errors.js';
 import type { PendingWait } from '../platform/types.js';
 import type { LockHandle } from './handle.js';
@@ -18,8 +22,13 @@ import type { LockMode, LockOptions, LockRange } from './types.js';
  */
 export type RequestState = 'new' | 'queued' | 'trying' | 'waiting' | 'cancelling' | 'held' | 'released' | 'failed';
 
-const KNOWN_OPTIONS = new Set(['mode', 'kind', 'timeout', 'signal', 'create', 'fileMode', 'range']);
+const KNOWN_OPTIONS = new Set([
+  'mode', 'kind', 'timeout', 'signal', 'create', 'fileMode', 'range',
+  // instrumentation (config.ts)
+  'label', 'contentionThreshold', 'holdWarning', 'holdWarningInterval', 'report',
+]);
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const WINDOWS = process.platform === 'win32';
 
 export class LockRequest {
   /** Absolute path as the caller named it (not resolved through symlinks). */
@@ -40,6 +49,17 @@ export class LockRequest {
   readonly api: string;
   /** performance.now() at the call. */
   readonly startedAt: number;
+  // Instrumentation options as given (validated; undefined = the configure() default). With the
+  // fields above this object is the InstrumentedRequest the diagnostics layer reads.
+  readonly label: string | undefined;
+  readonly contentionThreshold: number | undefined;
+  readonly holdWarning: number | undefined;
+  readonly holdWarningInterval: number | undefined;
+  readonly report: boolean | undefined;
+  /** The tracked call while it acquires (only when someone listened at its start). */
+  diag: Wait | undefined = undefined;
+  /** The tracked hold while held. Neither references the LockHandle (leak detection). */
+  hold: Hold | undefined = undefined;
 
   state: RequestState = 'new';
   fd = -1;
@@ -81,6 +101,7 @@ export class LockRequest {
       this.signal = undefined;
       this.create = true;
       this.fileMode = 0o600;
+      this.label = this.contentionThreshold = this.holdWarning = this.holdWarningInterval = this.report = undefined;
       return;
     }
     if (typeof options !== 'object') throw invalidArgument(api, this.path, 'options must be an object');
@@ -139,6 +160,15 @@ export class LockRequest {
       this.start = start;
       this.length = length;
     }
+    this.label = o.label;
+    this.contentionThreshold = o.contentionThreshold;
+    this.holdWarning = o.holdWarning;
+    this.holdWarningInterval = o.holdWarningInterval;
+    this.report = o.report;
+    // Validated even when nobody listens: a bad value is a bug whether or not it is observed.
+    if (o.label !== undefined || o.contentionThreshold !== undefined || o.holdWarning !== undefined || o.holdWarningInterval !== undefined || o.report !== undefined) {
+      resolveCallOptions(api, this.path, o);
+    }
   }
 }
 
@@ -154,6 +184,7 @@ function normalizePath(api: string, path: unknown): string {
   } else throw invalidArgument(api, undefined, `path must be a string or a file: URL, got ${show(path)}`);
   if (p.length === 0) throw invalidArgument(api, p, 'path must not be empty');
   if (p.includes('\0')) throw invalidArgument(api, p.replace(/\0/g, '\\0'), 'path must not contain NUL bytes');
+  if (WINDOWS) return win32.resolve(p); // drive letters, UNC paths, backslashes
   if (p.charCodeAt(0) === 47 /* / */) return p;
   // Plain concatenation, not path.resolve: '..' after a symlink must mean what the kernel says.
   const cwd = process.cwd();

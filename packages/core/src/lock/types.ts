@@ -1,3 +1,4 @@
+import type { InstrumentationCallOptions } from '../config.js';
 import type { LockKind } from '../errors.js';
 
 export type { LockKind } from '../errors.js';
@@ -9,7 +10,11 @@ export interface LockRange {
   length: number;
 }
 
-export interface LockOptions {
+/**
+ * Lock options. The instrumentation options (`label`, `contentionThreshold`, `holdWarning`,
+ * `holdWarningInterval`, `report`: docs/diagnostics-channels.md) override `configure()` for one call.
+ */
+export interface LockOptions extends InstrumentationCallOptions {
   /** 'exclusive' (default) or 'shared'. */
   mode?: LockMode;
   /** 'flock' (default: interoperates with flock(1), Python filelock, gofrs/flock), 'ofd' or 'posix'. */

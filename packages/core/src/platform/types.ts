@@ -17,6 +17,8 @@ export interface PlatformBackend {
   readonly name: string;
   /** Lock kinds this backend implements; the engine rejects others with reason 'unsupported'. */
   readonly kinds: ReadonlySet<LockKind>;
+  /** Why a kind is missing here, when that is by design (not "not yet"). */
+  readonly kindsNote?: Partial<Record<LockKind, string>>;
   /**
    * Load the native layer (koffi, libc symbols). Throws with the cause when that is impossible;
    * the engine calls it once and turns a failure into reason 'unsupported'.

@@ -1,7 +1,7 @@
 /**
- * Placeholder until a platform gets its own backend (platform/darwin, platform/win32): the engine
- * sees `backend === null` and fails every call with reason 'unsupported' and this message.
+ * The message for a platform or architecture without a backend (the engine sees
+ * `backend === null` and fails every call with reason 'unsupported').
  */
 export function unsupportedWhat(): string {
-  return 'file locking (lockscope has a backend for Linux x64/arm64 only so far)';
+  return `file locking on ${process.platform}/${process.arch} (lockscope has backends for Linux, macOS and Windows on x64 and arm64)`;
 }

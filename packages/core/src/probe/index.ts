@@ -35,7 +35,7 @@ function unsupported(fn: string, path: string | undefined): ProbeError {
     syscall: fn,
     path,
     reason: 'unsupported',
-    message: `ENOTSUP: ${fn} is not supported on ${process.platform} yet (Linux only for now), ${fn}${path === undefined ? '' : ` '${path}'`}`,
+    message: `ENOTSUP: ${fn} is not supported on ${process.platform} (${fn === 'listLocks' ? 'no OS interface lists lock owners there' : 'Linux, Windows and macOS only'}), ${fn}${path === undefined ? '' : ` '${path}'`}`,
   });
 }
 
@@ -129,6 +129,9 @@ export function probe(path: string | URL, options?: ProbeOptions): Promise<Probe
     return Promise.reject(e);
   }
   const run = async (): Promise<ProbeResult> => {
+    // Other platforms' probes load their native layer only when asked for.
+    if (process.platform === 'win32') return (await import('../platform/win32/probe.js')).probeWin32(p) as ProbeResult;
+    if (process.platform === 'darwin') return (await import('../platform/darwin/probe.js')).probeDarwin(p) as ProbeResult;
     if (process.platform !== 'linux') throw unsupported('probe', p);
     const t = await statTarget('probe', p);
     return probeLinux({ path: p, ...t }, o);

@@ -24,7 +24,7 @@ import {
   type LockLine,
 } from './linux-proc.js';
 import { procfsNative } from '../platform/linux/procfs.js';
-import { scanRaw, type RawScan, type ScanSpec } from './linux-scan.js';
+import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
 import { applyRedaction } from './redact.js';
 import type {
   IncompleteReason,
@@ -113,6 +113,8 @@ class Session {
     /** `device:ino` keys of interest and their inodes (cheap prefilter). */
     readonly interest: Set<string>,
     readonly inos: Set<number>,
+    /** The probed path, for error messages (undefined for listLocks). */
+    readonly path?: string,
   ) {
     this.deadlineAt = opts.timeout > 0 && Number.isFinite(opts.timeout) ? this.t0 + opts.timeout : Infinity;
   }
@@ -140,6 +142,11 @@ class Session {
     await yieldNow();
     this.sliceStart = performance.now();
     this.checkAbort(path);
+  }
+
+  /** What is left of the current slice (ms), at least a little so that every call progresses. */
+  sliceLeft(): number {
+    return Math.max(0.5, this.opts.sliceMs - (performance.now() - this.sliceStart));
   }
 
   endSlice(now = performance.now()): void {
@@ -217,11 +224,23 @@ class Session {
    * The fds of `pid` that point at an inode of interest, with their fdinfo (access mode, `lock:`
    * lines), and its maps of those inodes. null when the process could not be read.
    */
-  scanPid(pid: number, wantMaps: boolean, listed: boolean): PidScan | null {
+  async scanPid(pid: number, wantMaps: boolean, listed: boolean): Promise<PidScan | null> {
     // One read per pid per call (depth 'full' scans with maps from the start, 'holders' never maps).
     const cached = this.scanned.get(pid);
     if (cached !== undefined) return cached;
-    return this.apply(scanRaw(pid, this.spec(wantMaps)), listed);
+    const spec = this.spec(wantMaps);
+    // A process with thousands of fds is scanned across several slices, not in one stall.
+    const fds = startFdScan(pid, spec, this.sliceLeft());
+    try {
+      while (fds.pending) {
+        await this.slice(this.path);
+        if (this.expired()) break; // what was found so far stands; the result says 'deadline'
+        fds.pending.resume(this.sliceLeft());
+      }
+    } finally {
+      fds.pending?.cancel();
+    }
+    return this.apply({ pid, fds, maps: scanMaps(pid, fds, spec) }, listed);
   }
 
   spec(maps: boolean): ScanSpec {
@@ -324,11 +343,22 @@ async function readProcess(pid: number, redact: boolean | Redactor): Promise<Pro
     ppid: st ? st.ppid : null,
     uid,
     user: userName(uid),
-    command: st ? st.command : null,
+    command: st ? programName(st.command, exe, argv) : null,
     argv: argv === null ? null : applyRedaction(argv, redact),
     exe,
     startTime: st ? startTimeMs(st.startTicks) : null,
   };
+}
+
+/**
+ * comm is the main thread's name, and some runtimes rename that thread (Node 24: "MainThread"),
+ * which would hide the program: fall back to the executable's or argv[0]'s base name then.
+ */
+const RUNTIME_THREAD_NAMES = new Set(['MainThread']);
+function programName(comm: string, exe: string | null, argv: string[] | null): string {
+  if (!RUNTIME_THREAD_NAMES.has(comm)) return comm;
+  const from = exe ?? argv?.[0];
+  return from ? (from.split('/').pop() ?? comm).slice(0, 15) || comm : comm;
 }
 
 function readLocksTable(): string {
@@ -428,7 +458,7 @@ async function scanAll(
   const pids = order ? order(listPids()) : listPids();
   for (const pid of pids) {
     if (s.expired()) return false;
-    const scan = s.scanPid(pid, wantMaps, true);
+    const scan = await s.scanPid(pid, wantMaps, true);
     if (scan && visit(pid, scan)) return false;
     await s.slice(path);
   }
@@ -496,7 +526,7 @@ async function resolve(
     for (const e of entries.values()) if (e.lock.pidColumn > 0) candidates.add(e.lock.pidColumn);
     for (const pid of candidates) {
       if (s.expired()) break;
-      const scan = s.scanPid(pid, false, false);
+      const scan = await s.scanPid(pid, false, false);
       if (scan) credit(entries, pid, scan);
       await s.slice(path);
     }
@@ -606,7 +636,7 @@ function outcome(s: Session, locks: ProbeLock[], complete: boolean, fastPath: bo
 export async function probeLinux(t: LinuxTarget, opts: EngineOptions): Promise<ProbeResult> {
   const device = procDev(t.dev);
   const key = `${device}:${t.ino}`;
-  const s = new Session(opts, new Set([key]), new Set([t.ino]));
+  const s = new Session(opts, new Set([key]), new Set([t.ino]), t.path);
   s.checkAbort(t.path);
   const lines = parseLocks(readLocksTable(), ` ${key} `);
   const entries = buildEntries(lines, () => t.path);

@@ -146,7 +146,8 @@ export type IncompleteReason =
   | 'unreadable' // some processes could not be inspected (see `unreadable`)
   | 'deadline' // the timeout cut the scan short
   | 'hidepid' // /proc is mounted with hidepid: other users' processes are invisible
-  | 'unresolved'; // a lock's holder could not be found (e.g. it sits in an unreadable process)
+  | 'unresolved' // a lock's holder could not be found (e.g. it sits in an unreadable process)
+  | 'no-lock-owner-api'; // Windows and macOS: no OS interface names the owner of a lock
 
 export interface ProbeStats {
   durationMs: number;

@@ -1,7 +1,7 @@
 // The only place the macOS backend touches koffi. `fcntl` and `open` are variadic in C: on Apple
 // arm64 variadic arguments go on the stack, so a fixed 3-argument alias would pass the struct
 // pointer in the wrong place. They are declared variadic and called with explicit types.
-import koffi from 'koffi';
+import { koffi } from '../koffi.js';
 
 type Fn = (...args: any[]) => any;
 export interface DarwinLibc {
@@ -19,7 +19,8 @@ let cached: DarwinLibc | undefined;
 
 /** Bind the symbols from `path` (libSystem on macOS; tests bind glibc, which has the libc part). */
 export function bindLibc(path: string, withLibproc = true): DarwinLibc {
-  const lib = koffi.load(path);
+  const k = koffi();
+  const lib = k.load(path);
   const missing: Fn = () => {
     throw new Error(`libproc is not available in ${path}`);
   };
@@ -28,7 +29,7 @@ export function bindLibc(path: string, withLibproc = true): DarwinLibc {
     close: lib.func('int close(int fd)'),
     flock: lib.func('int flock(int fd, int op)'),
     fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
-    errno: () => koffi.errno(),
+    errno: () => k.errno(),
     proc_listallpids: withLibproc ? lib.func('int proc_listallpids(void *buffer, int size)') : missing,
     proc_pidinfo: withLibproc ? lib.func('int proc_pidinfo(int pid, int flavor, uint64_t arg, void *buffer, int size)') : missing,
     proc_pidfdinfo: withLibproc ? lib.func('int proc_pidfdinfo(int pid, int fd, int flavor, void *buffer, int size)') : missing,

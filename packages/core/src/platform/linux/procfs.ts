@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import { arch } from 'node:process';
 import { errnoCode } from '../../errors.js';
 
@@ -65,12 +66,6 @@ export function procfsNative(): boolean {
   return load() !== null;
 }
 
-/** Why the native scan is unavailable, for diagnostics. */
-export function procfsNativeError(): unknown {
-  load();
-  return nativeError;
-}
-
 /** One fd of a process that points at an inode of interest. */
 export interface FdHit {
   fd: number;
@@ -87,9 +82,20 @@ export interface FdScan {
   /** fds stat()ed. */
   scanned: number;
   hits: FdHit[];
+  /** Set while the scan is unfinished because its time budget ran out (a process with many fds). */
+  pending: FdScanPending | null;
 }
 
-let dents = Buffer.alloc(32 * 1024);
+/** Resumes a paused fd scan (the caller yields to the event loop in between) or gives it up. */
+export interface FdScanPending {
+  /** Scans on for about `budgetMs`; `pending` is null again once the scan is done. */
+  resume(budgetMs: number): void;
+  /** Stops the scan and releases what it holds (the directory fd); what was found stays. */
+  cancel(): void;
+}
+
+// ~340 entries per getdents64 call: a pause point every ~1.5 ms for a process with many fds.
+let dents = Buffer.alloc(8 * 1024);
 const statBuf = Buffer.alloc(STAT_SIZE);
 
 function u64(b: Buffer, off: number): number {
@@ -98,63 +104,88 @@ function u64(b: Buffer, off: number): number {
 
 /**
  * Lists /proc/PID/fd and stat()s each fd's target; fds whose inode is in `inos` are returned
- * with their device (glibc dev_t, as node's stat().dev) for the caller to check.
+ * with their device (glibc dev_t, as node's stat().dev) for the caller to check. Pauses between
+ * getdents64 batches once `budgetMs` is spent (see `pending`); the directory stays open meanwhile.
  * Throws when the native scan cannot load (check procfsNative() first).
  */
-export function scanFdsNative(pid: number, inos: ReadonlySet<number>): FdScan {
+export function scanFdsNative(pid: number, inos: ReadonlySet<number>, budgetMs = Infinity): FdScan {
   const n = lib();
-  const r: FdScan = { error: null, denied: null, scanned: 0, hits: [] };
+  const r: FdScan = { error: null, denied: null, scanned: 0, hits: [], pending: null };
   const dir = n.open(`/proc/${pid}/fd`, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (dir < 0) {
     r.error = errnoCode(n.errno());
     return r;
   }
-  try {
-    for (;;) {
-      const got = Number(n.getdents64(dir, dents, dents.length));
-      if (got === 0) break;
-      if (got < 0) {
-        const e = n.errno();
-        if (e === EINTR) continue;
-        // ENOENT: it exited while listed; reported like readdir's error on the node:fs route.
-        r.error = errnoCode(e);
-        return r;
-      }
-      // struct linux_dirent64: d_ino u64 @0, d_off i64 @8, d_reclen u16 @16, d_type u8 @18, d_name @19.
-      for (let off = 0; off < got; ) {
-        const reclen = dents.readUInt16LE(off + 16);
-        let i = off + 19;
-        let c = dents[i]!;
-        if (c >= 48 && c <= 57) {
-          let fd = 0;
-          while (c !== 0) {
-            fd = fd * 10 + c - 48;
-            c = dents[++i]!;
-          }
-          if (n.fstatat(dir, String(fd), statBuf, 0) === 0) {
-            r.scanned++;
-            const ino = u64(statBuf, 8);
-            if (inos.has(ino)) r.hits.push({ fd, dev: u64(statBuf, 0), ino });
-          } else {
-            const e = n.errno();
-            if (e === 13 || e === 1) {
-              // EACCES / EPERM: the fds of this process are not ours to see (ptrace check).
-              r.denied = errnoCode(e);
-              return r;
-            }
-            // ENOENT: closed meanwhile; other errors (a dead NFS handle): not our file.
-          }
-        }
-        off += reclen;
-      }
+  let open = true;
+  const close = (): void => {
+    r.pending = null;
+    if (open) {
+      open = false;
+      n.close(dir);
     }
-  } finally {
-    n.close(dir);
-  }
+  };
+  const resume = (budget: number): void => {
+    let done = true;
+    try {
+      done = listBatches(n, dir, r, inos, performance.now() + budget);
+    } finally {
+      if (done) close();
+    }
+  };
+  r.pending = { resume, cancel: close };
+  resume(budgetMs);
   return r;
+}
+
+/** getdents64 batches until the end (true) or until `until` has passed after a batch (false). */
+function listBatches(n: Native, dir: number, r: FdScan, inos: ReadonlySet<number>, until: number): boolean {
+  for (;;) {
+    const got = Number(n.getdents64(dir, dents, dents.length));
+    if (got === 0) return true;
+    if (got < 0) {
+      const e = n.errno();
+      if (e === EINTR) continue;
+      // ENOENT: it exited while listed; reported like readdir's error on the node:fs route.
+      r.error = errnoCode(e);
+      return true;
+    }
+    // struct linux_dirent64: d_ino u64 @0, d_off i64 @8, d_reclen u16 @16, d_type u8 @18, d_name @19.
+    for (let off = 0; off < got; ) {
+      const reclen = dents.readUInt16LE(off + 16);
+      let i = off + 19;
+      let c = dents[i]!;
+      if (c >= 48 && c <= 57) {
+        let fd = 0;
+        while (c !== 0) {
+          fd = fd * 10 + c - 48;
+          c = dents[++i]!;
+        }
+        if (n.fstatat(dir, String(fd), statBuf, 0) === 0) {
+          r.scanned++;
+          const ino = u64(statBuf, 8);
+          if (inos.has(ino)) r.hits.push({ fd, dev: u64(statBuf, 0), ino });
+        } else {
+          const e = n.errno();
+          if (e === 13 || e === 1) {
+            // EACCES / EPERM: the fds of this process are not ours to see (ptrace check).
+            r.denied = errnoCode(e);
+            return true;
+          }
+          // ENOENT: closed meanwhile; other errors (a dead NFS handle): not our file.
+        }
+      }
+      off += reclen;
+    }
+    if (performance.now() >= until) return false;
+  }
 }
 
 /** For tests: shrink the dirent buffer to force several getdents64 calls per directory. */
 export function setDentsBufferSizeForTest(bytes: number): void {
   dents = Buffer.alloc(Math.max(280, bytes));
+}
+
+/** The dirent buffer's default size (restores what setDentsBufferSizeForTest changed). */
+export function resetDentsBufferForTest(): void {
+  dents = Buffer.alloc(8 * 1024);
 }

@@ -116,6 +116,11 @@ export const win32Backend: PlatformBackend = {
   // No 'posix': POSIX record locks belong to the process and split/merge on partial unlock;
   // LockFileEx locks belong to a handle and unlock only as locked. 'ofd' is the byte-range kind.
   kinds: new Set<LockKind>(['flock', 'ofd']),
+  kindsNote: {
+    posix:
+      "Windows has no process-owned POSIX record locks, so 'posix' is not offered there by design; " +
+      "use 'ofd' for byte ranges (a LockFileEx lock owned by the handle) or 'flock' for the whole file",
+  },
 
   init() {
     if (!hasOsfHandle()) throw new Error('this Node binary does not export uv_get_osfhandle');

@@ -5,7 +5,7 @@
 // and restores it before the next one, so calling GetLastError through koffi right after the
 // failing call returns that call's error even if Node or V8 touched the TEB in between.
 // Verified under Wine by scripts/wine/test.mjs ("GetLastError survives Node I/O").
-import koffi from 'koffi';
+import { koffi } from '../koffi.js';
 import {
   GENERIC_READ,
   GENERIC_WRITE,
@@ -42,11 +42,11 @@ let k32: Kernel32 | undefined;
 
 function kernel32(): Kernel32 {
   if (k32) return k32;
-  const lib = koffi.load('kernel32.dll');
+  const lib = koffi().load('kernel32.dll');
   // HANDLE as intptr_t: plain numbers, INVALID_HANDLE_VALUE is -1, no external objects to track.
   let uvGetOsfHandle: Fn | null = null;
   try {
-    uvGetOsfHandle = koffi.load(process.execPath).func('intptr_t uv_get_osfhandle(int fd)');
+    uvGetOsfHandle = koffi().load(process.execPath).func('intptr_t uv_get_osfhandle(int fd)');
   } catch {
     // Embedders that do not export libuv: callers fall back to CreateFileW handles.
   }

@@ -1,6 +1,6 @@
 // Restart Manager probe: which processes have a file open. Windows has no API that names the
 // owner of a byte-range lock, so callers must report lock ownership as unknown, not guess.
-import koffi from 'koffi';
+import { koffi } from '../koffi.js';
 import {
   CCH_RM_MAX_APP_NAME,
   CCH_RM_MAX_SVC_NAME,
@@ -84,7 +84,7 @@ const libs = new Map<string, Rm>();
 function rstrtmgr(library: string): Rm {
   let rm = libs.get(library);
   if (rm) return rm;
-  const lib = koffi.load(library);
+  const lib = koffi().load(library);
   rm = {
     RmStartSession: lib.func('uint32_t __stdcall RmStartSession(_Out_ uint32_t *session, uint32_t flags, void *key)'),
     RmRegisterResources: lib.func(
