@@ -1,4 +1,4 @@
-import { readFile, writeFileSync } from 'node:fs';
+import { readFile, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lock, lockStats, tryLock, LockError, type LockKind } from '@lockscope/core';
 import { flockHolder, flockTry, fdCount, pythonHolder, pythonTry, sleep, tempDir, until, type Method } from './helpers/lock-procs.js';
@@ -170,7 +170,14 @@ describe('no starvation, fast hand-off', () => {
       const p = pythonHolder(f, 'flock', 'ex');
       await p.waitFor('ready');
       const pending = lock(f);
-      await sleep(30);
+      // Release only once our waiter thread sits in the kernel: a thread still starting on a loaded
+      // machine would otherwise be measured instead of the hand-off.
+      const ino = statSync(f).ino;
+      await until(
+        () => readFileSync('/proc/locks', 'utf8').split('\n').some((l) => l.includes('->') && l.includes(`:${ino} `)),
+        10_000,
+        'our waiter in the kernel queue',
+      );
       let releasedAt = 0;
       p.proc.stdout!.on('data', (d: Buffer) => {
         if (String(d).includes('released') && releasedAt === 0) releasedAt = performance.now();

@@ -4,6 +4,14 @@
  *   calling thread -> if busy: wait (in-process queue, or a backend wait off the main thread)
  *   -> held -> release (unlock, close or park the fd, let queued requests in).
  * The uncontended path is synchronous and allocates only the request, its handle and a key.
+ *
+ * Fast path: while the table holds no request at all (nothing of this process waits or holds
+ * through it, and no POSIX lock is in flight), a flock/OFD request goes straight to the kernel
+ * without an fstat. Nothing in this process can conflict with it except locks the kernel itself
+ * reports (another open file description of this process), so a grant is correct without the
+ * gate; the request is kept "unplaced" (identity unknown). The first request that needs the
+ * table (kernel busy, POSIX, instrumented, or the table is non-empty) first fstats every unplaced
+ * holder's fd and files it under its (dev, ino): the table is complete whenever it is consulted.
  */
 import { errnoNumber, LockError, lockErrorFromErrno, unsupportedPlatform } from '../errors.js';
 import { backend, unsupportedMessage, type FileId, type PlatformBackend } from '../platform/index.js';
@@ -39,6 +47,10 @@ type Outcome = typeof HELD | typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL | LockE
 
 let ready: PlatformBackend | null = null;
 const id: FileId = { dev: 0, ino: 0 };
+/** Held requests granted on the fast path, not (yet) in the table. */
+const unplaced = new Set<LockRequest>();
+/** Requests in the table (given an entry, not yet detached). */
+let placedCount = 0;
 
 /** The backend, loaded once; 'unsupported' LockError where there is none or it cannot load. */
 export function platformFor(req: LockRequest): PlatformBackend {
@@ -82,7 +94,7 @@ function openError(req: LockRequest, errno: number): LockError {
 }
 
 /** Open read-write; read-only where that suffices (flock, shared fcntl) and read-write is refused. */
-function openFd(req: LockRequest, b: PlatformBackend): void {
+function openFd(req: LockRequest, b: PlatformBackend, identify = true): void {
   let fd = b.open(req.path, true, req.create, req.fileMode);
   let writable = true;
   if ((fd === -EACCES || fd === -EROFS) && (req.kind === 'flock' || !req.exclusive)) {
@@ -93,14 +105,40 @@ function openFd(req: LockRequest, b: PlatformBackend): void {
     }
   }
   if (fd < 0) throw openError(req, -fd);
-  const rc = b.fileId(fd, id);
-  if (rc !== 0) {
-    b.close(fd);
-    throw lockErrorFromErrno('fstat', -rc, req.path, req.kind);
-  }
   req.fd = fd;
   req.writable = writable;
+  if (identify) identifyFd(req, b);
+}
+
+/** Learn the identity of the request's open fd; on failure the fd is given up and a LockError thrown. */
+function identifyFd(req: LockRequest, b: PlatformBackend): void {
+  const rc = b.fileId(req.fd, id);
+  if (rc !== 0) {
+    b.close(req.fd);
+    req.fd = -1;
+    throw lockErrorFromErrno('fstat', -rc, req.path, req.kind);
+  }
   setIdentity(req);
+}
+
+/** Put a request into its table entry (active). */
+function place(req: LockRequest): TableEntry {
+  const e = entryFor(req, req.inode!);
+  req.entry = e;
+  req.placed = true;
+  placedCount++;
+  return e;
+}
+
+/** File every fast-path holder under its identity, so the table is complete before it is consulted. */
+function placeUnplaced(b: PlatformBackend): void {
+  for (const u of unplaced) {
+    // fstat of an open fd does not fail in practice; if it did, that holder stays unplaced.
+    if (b.fileId(u.fd, id) !== 0) continue;
+    unplaced.delete(u);
+    setIdentity(u);
+    place(u).active.push(u);
+  }
 }
 
 /**
@@ -155,7 +193,12 @@ function releaseFd(req: LockRequest, b: PlatformBackend): void {
   const fd = req.fd;
   if (fd < 0) return;
   req.fd = -1;
-  const inode = req.inode!;
+  const inode = req.inode;
+  if (inode === null) {
+    // Fast path (unplaced): no POSIX request was in flight, or it would have placed this one.
+    b.close(fd);
+    return;
+  }
   const pi = inode.posix;
   if (req.kind === 'posix') {
     if (pi === null || --pi.users > 0) return;
@@ -209,16 +252,30 @@ function reopenWritable(req: LockRequest, b: PlatformBackend, rc: number): numbe
  * Throws (open errors) or returns a LockError (lock call errors); the caller then calls finish().
  */
 export function attempt(req: LockRequest, b: PlatformBackend): Outcome {
-  openFile(req, b);
-  const e = entryFor(req, req.inode!);
-  req.entry = e;
+  let kernelBusy = false;
+  if (placedCount === 0 && posixInodeCount === 0 && req.kind !== 'posix' && req.diag === undefined) {
+    openFd(req, b, false);
+    const out = kernelTry(req, b);
+    if (out === HELD) {
+      unplaced.add(req);
+      return HELD;
+    }
+    if (out !== BUSY_KERNEL) return out;
+    // Busy, maybe behind a lock of this very process: take the full path, without a second
+    // kernel try (the kernel just said busy).
+    identifyFd(req, b);
+    kernelBusy = true;
+  }
+  placeUnplaced(b);
+  if (!kernelBusy) openFile(req, b);
+  const e = place(req);
   const blocker = blockerOf(req, e);
   if (blocker !== null) {
     req.blocker = blocker;
     return BUSY_IN_PROCESS;
   }
   e.active.push(req);
-  return kernelTry(req, b);
+  return kernelBusy ? BUSY_KERNEL : kernelTry(req, b);
 }
 
 /** Give up a request that is not held (busy tryLock, failed attempt) and clean up after it. */
@@ -256,7 +313,12 @@ function unlockKernel(req: LockRequest, b: PlatformBackend): number {
 /** Leave the table and give up the fd, without letting others in (see finish). */
 function detach(req: LockRequest, b: PlatformBackend): void {
   const e = req.entry;
-  if (e !== null && !removeFrom(e.active, req)) removeFrom(e.queue, req);
+  if (e === null) unplaced.delete(req);
+  else if (!removeFrom(e.active, req)) removeFrom(e.queue, req);
+  if (req.placed) {
+    req.placed = false;
+    placedCount--;
+  }
   releaseFd(req, b);
   if (req.inode !== null) maybeDrop(req.inode);
 }
@@ -439,7 +501,7 @@ export function engineStats(): {
   parkedFds: number;
   lateGrantsUndone: number;
 } {
-  let held = 0;
+  let held = unplaced.size;
   let waiting = 0;
   let queued = 0;
   let cancelling = 0;

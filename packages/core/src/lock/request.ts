@@ -69,8 +69,10 @@ export class LockRequest {
   ino = 0;
   /** In-process state of the file (same dev:ino through any path), once opened. */
   inode: InodeEntry | null = null;
-  /** Its in-process table entry once the file's identity is known. */
+  /** Its in-process table entry once the file's identity is known (null: fast path, engine.ts). */
   entry: TableEntry | null = null;
+  /** Counted in the engine's table population (set with `entry`, cleared when it leaves). */
+  placed = false;
   /** Where the wait happened, if it waited: behind an in-process holder or in the kernel. */
   waitedOn: 'in-process' | 'kernel' | null = null;
   /** The in-process request it queued behind (for messages and diagnostics). */

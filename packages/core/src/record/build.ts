@@ -31,12 +31,24 @@ export interface RecordInit {
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 
+// Records come in bursts (an acquired and a released record per pair, in the same ms):
+// formatting a Date costs about a microsecond, so the last one is reused.
+let lastMs = NaN;
+let lastIso = '';
+function isoTime(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** Builds a version-1 record. Field order is fixed so NDJSON lines diff cleanly. */
 export function buildRecord(event: RecordEvent, init: RecordInit): LockscopeRecord {
   return {
     schemaVersion: 1, // RECORD_SCHEMA_VERSION (literal: index.ts re-exports this module)
     event,
-    time: new Date(init.time ?? Date.now()).toISOString(),
+    time: isoTime(init.time ?? Date.now()),
     path: init.path,
     dev: init.dev ?? null,
     ino: init.ino ?? null,
