@@ -253,7 +253,7 @@ function reopenWritable(req: LockRequest, b: PlatformBackend, rc: number): numbe
  */
 export function attempt(req: LockRequest, b: PlatformBackend): Outcome {
   let kernelBusy = false;
-  if (placedCount === 0 && posixInodeCount === 0 && req.kind !== 'posix' && req.diag === undefined) {
+  if (b.lockBeforeIdentify === true && placedCount === 0 && posixInodeCount === 0 && req.kind !== 'posix' && req.diag === undefined) {
     openFd(req, b, false);
     const out = kernelTry(req, b);
     if (out === HELD) {

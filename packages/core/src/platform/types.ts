@@ -20,6 +20,12 @@ export interface PlatformBackend {
   /** Why a kind is missing here, when that is by design (not "not yet"). */
   readonly kindsNote?: Partial<Record<LockKind, string>>;
   /**
+   * open() already refuses what cannot be locked (a directory: EISDIR), so the engine may take the
+   * kernel lock before it identifies the file (the uncontended fast path). Windows opens
+   * directories and only the identity step refuses them, so it must not.
+   */
+  readonly lockBeforeIdentify?: boolean;
+  /**
    * Load the native layer (koffi, libc symbols). Throws with the cause when that is impossible;
    * the engine calls it once and turns a failure into reason 'unsupported'.
    */

@@ -56,6 +56,7 @@ function identity(rc: number, out: FileId): number {
 export const linuxBackend: PlatformBackend = {
   name: 'linux',
   kinds: new Set<LockKind>(['flock', 'posix', 'ofd']),
+  lockBeforeIdentify: true,
 
   init() {
     libc();
