@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/test/**/*.test.ts'],
+    setupFiles: ['./test-support/vitest-setup.ts'],
     // Forks, not threads: tests take real locks, spawn processes and load koffi.
     pool: 'forks',
     testTimeout: 60_000,

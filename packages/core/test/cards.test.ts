@@ -9,6 +9,7 @@ import { CHANNELS, configure, probeHolderResolver, resetConfig } from '@lockscop
 import type { LockscopeRecord } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
 import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, type Holder } from './diag-support.js';
+import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-cards-'));
 const cardDir = join(dir, 'cards');
@@ -23,6 +24,7 @@ const holders: Holder[] = [];
 afterEach(async () => {
   for (const h of holders.splice(0)) await h.stop();
   resetConfig();
+  configure({ holdersDeadline: TEST_HOLDERS_DEADLINE });
   diag.setHolderResolver(null);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,6 +12,7 @@ import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/c
 import * as diag from '../dist/diagnostics/index.js';
 import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, timeoutCount, type Holder } from './diag-support.js';
 import { CORE_DIST } from './helpers/lock-procs.js';
+import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-diag-engine-'));
 const cardDir = join(dir, 'cards');
@@ -26,6 +27,7 @@ const holders: Holder[] = [];
 afterEach(async () => {
   for (const h of holders.splice(0)) await h.stop();
   resetConfig();
+  configure({ holdersDeadline: TEST_HOLDERS_DEADLINE });
   diag.stopEventLoopMonitor();
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,6 +8,7 @@ import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/c
 // Engine-facing hooks are internal (not in the package's exports): the built module by path.
 import * as diag from '../dist/diagnostics/index.js';
 import { assertValidRecord, makeTestResolver, pythonFlockHolder, sleep, timeoutCount, type Holder } from './diag-support.js';
+import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-diag-'));
 const file = join(dir, 'contended.lock');
@@ -26,6 +27,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   resetConfig();
+  configure({ holdersDeadline: TEST_HOLDERS_DEADLINE });
   diag.setHolderResolver(null);
 });
 
