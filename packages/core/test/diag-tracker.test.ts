@@ -247,16 +247,16 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     configure({ contentionThreshold: 60_000 });
     const c = collect();
     const err = await diag
-      .traceLock(file, { ...req, timeout: 200 }, undefined, async (w) => {
+      .traceLock(file, { ...req, timeout: 1000 }, undefined, async (w) => {
         w!.blocked(dev, ino);
-        await sleep(200);
-        throw timeoutErr(200);
+        await sleep(1000);
+        throw timeoutErr(1000);
       })
       .catch((e: LockError) => e);
     c.stop();
     expect(c.contended).toHaveLength(1);
-    expect(c.contended[0]!.waitedMs).toBeGreaterThanOrEqual(95); // libuv timers are ms-granular
-    expect(c.contended[0]!.waitedMs).toBeLessThan(200);
+    expect(c.contended[0]!.waitedMs).toBeGreaterThanOrEqual(495); // libuv timers are ms-granular
+    expect(c.contended[0]!.waitedMs).toBeLessThan(1000); // while still waiting, even on a loaded machine
     expect(err.holders).toEqual(c.contended[0]!.holders);
     expect((err.holders as { pid: number }[]).map((h) => h.pid)).toContain(holder.pid);
   });
@@ -430,7 +430,7 @@ describe('snapshot', () => {
     expect(s.memory.rss).toBeGreaterThan(0);
     expect(s.eventLoopDelay).not.toBeNull();
     expect(s.eventLoopDelay!.max).toBeGreaterThan(0);
-    expect(s.costMs).toBeLessThan(50); // budget is 5 ms (bench/snapshot.mjs); generous bound here
+    expect(s.costMs).toBeLessThan(250); // budget is 5 ms (bench/instrumentation.mjs); generous bound for loaded CI
   });
 
   it('the report excerpt has libuv handles and the native stack, never the environment', () => {
