@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Probe benchmark: probe(path) against lsof, fuser and lsfd on a host made busy by the bench itself
-// (N sleep processes holding ~20 fds each), in one run, interleaved, with ratios.
+// (N sleep processes holding ~20 fds each), in one run, interleaved, with ratios. The full probe
+// runs with its default threads: 'auto' (two threads here), the worker warm from the previous call.
 //   node bench/probe.mjs [--procs 1000] [--fds 20] [--rounds 7] [--fast 300]
 // Linux only. Cleans up every process it started (by process group id) and its temp files.
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,6 +11,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { probe } from '@lockscope/core';
+// Internal: ends the warm scan worker, to time a probe that has to boot it (same module instance as the package's).
+import { closeScanWorker } from '../packages/core/dist/probe/linux-parallel.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -122,7 +125,7 @@ async function main() {
   for (const t of tools) timeCmd(t.cmd, t.args);
   for (let i = 0; i < 20; i++) await probe(target, { depth: 'holders' });
 
-  const res = { full: [], stall: [], slice: [], fast: [], nomaps: [], fsRoute: [] };
+  const res = { full: [], stall: [], slice: [], fast: [], nomaps: [], fsRoute: [], one: [], cold: [] };
   for (const t of tools) t.ms = [];
   let last = full0;
   for (let r = 0; r < ROUNDS; r++) {
@@ -137,6 +140,13 @@ async function main() {
     const t2 = performance.now();
     await probe(target, { maps: false });
     res.nomaps.push(performance.now() - t2);
+    const t4 = performance.now();
+    await probe(target, { threads: 1 });
+    res.one.push(performance.now() - t4);
+    await closeScanWorker();
+    const t5 = performance.now();
+    await probe(target);
+    res.cold.push(performance.now() - t5);
     // The node:fs fallback (what runs when koffi cannot load), same run.
     process.env.LOCKSCOPE_PROBE_NATIVE = '0';
     const t3 = performance.now();
@@ -161,7 +171,9 @@ async function main() {
   const fullMed = median(res.full);
   const rows = [
     ['probe(path) fast path (depth holders)', median(res.fast), pct(res.fast, 95), '-', `${holders.length} holders`],
-    ['probe(path) full (holders + openers + maps)', fullMed, Math.max(...res.full), '1.00', `${ours.size} openers, ${holders.length} holders`],
+    ['probe(path) full (2 threads, worker warm)', fullMed, Math.max(...res.full), '1.00', `${ours.size} openers, ${holders.length} holders`],
+    ['probe(path) full, worker booted by this call', median(res.cold), Math.max(...res.cold), (median(res.cold) / fullMed).toFixed(2), 'first probe, or none in the last 5 s'],
+    ['probe(path, { threads: 1 })', median(res.one), Math.max(...res.one), (median(res.one) / fullMed).toFixed(2), 'main thread only'],
     ['probe(path, { maps: false })', median(res.nomaps), Math.max(...res.nomaps), (median(res.nomaps) / fullMed).toFixed(2), 'fds only: misses mmap-only openers'],
     ['probe(path) on the node:fs fallback', median(res.fsRoute), Math.max(...res.fsRoute), (median(res.fsRoute) / fullMed).toFixed(2), 'LOCKSCOPE_PROBE_NATIVE=0 (no koffi)'],
   ];

@@ -90,9 +90,11 @@ function checkOptions(fn: string, path: string | undefined, o: unknown, defaultD
   if (typeof redact !== 'boolean' && typeof redact !== 'function') throw invalid(fn, path, 'redact must be a boolean or a function');
   const maps = opt.maps ?? true;
   if (typeof maps !== 'boolean') throw invalid(fn, path, 'maps must be a boolean');
+  const threads = opt.threads ?? 'auto';
+  if (threads !== 1 && threads !== 2 && threads !== 'auto') throw invalid(fn, path, `threads must be 1, 2 or 'auto', got ${String(threads)}`);
   const signal = opt.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(fn, path, 'signal must be an AbortSignal');
-  return { depth, maps, timeout: timeout === 0 ? Infinity : timeout, signal, redact, sliceMs };
+  return { depth, maps, timeout: timeout === 0 ? Infinity : timeout, signal, redact, sliceMs, threads };
 }
 
 async function statTarget(fn: string, p: string): Promise<{ dev: number; ino: number }> {
@@ -227,7 +229,7 @@ export async function probeHolderResolver(
   const t = dev !== null && ino !== null ? { dev, ino } : await statTarget('probeHolderResolver', p);
   const r = await probeLinux(
     { path: p, ...t },
-    { depth: 'holders', maps: false, timeout: Math.max(1, options.deadlineMs), signal: undefined, redact: true, sliceMs: 4 },
+    { depth: 'holders', maps: false, timeout: Math.max(1, options.deadlineMs), signal: undefined, redact: true, sliceMs: 4, threads: 1 },
   );
   return { holders: toRecordHolders(r), complete: r.complete };
 }

@@ -25,6 +25,7 @@ import {
 } from './linux-proc.js';
 import { procfsNative } from '../platform/linux/procfs.js';
 import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
+import { scanAllParallel, useThreads, type ProbeThreads } from './linux-parallel.js';
 import { applyRedaction } from './redact.js';
 import type {
   IncompleteReason,
@@ -51,6 +52,8 @@ export interface EngineOptions {
   signal: AbortSignal | undefined;
   redact: boolean | Redactor;
   sliceMs: number;
+  /** Threads of a depth-'full' scan (linux-parallel.ts). */
+  threads: ProbeThreads;
 }
 
 export interface LinuxTarget {
@@ -147,6 +150,16 @@ class Session {
   /** What is left of the current slice (ms), at least a little so that every call progresses. */
   sliceLeft(): number {
     return Math.max(0.5, this.opts.sliceMs - (performance.now() - this.sliceStart));
+  }
+
+  /** Awaits `p` outside any slice (waiting for the scan worker is not a stall). */
+  async idle<R>(p: Promise<R>): Promise<R> {
+    this.endSlice();
+    try {
+      return await p;
+    } finally {
+      this.sliceStart = performance.now();
+    }
   }
 
   endSlice(now = performance.now()): void {
@@ -272,6 +285,13 @@ class Session {
     const r = f.denied !== null && fds.length === 0 ? null : { fds, maps };
     this.scanned.set(pid, r);
     return r;
+  }
+
+  /** Processes the scan worker found nothing of interest in (their fds all counted in `fds`). */
+  applyEmpty(pids: number[], fds: number): void {
+    this.processesScanned += pids.length;
+    this.fdsScanned += fds;
+    for (const pid of pids) this.scanned.set(pid, { fds: [], maps: new Map() });
   }
 
   /** pid, ppid, uid, user, command, argv (redacted), exe, startTime. Memoized per call. */
@@ -456,6 +476,11 @@ async function scanAll(
   order?: (pids: number[]) => number[],
 ): Promise<boolean> {
   const pids = order ? order(listPids()) : listPids();
+  // Two threads only for a whole scan (depth 'full'), never for the cheap route's early-stopping one.
+  if (order === undefined && s.opts.depth === 'full' && useThreads(s.opts.threads, pids.length)) {
+    const done = await scanAllParallel(s, wantMaps, path, pids, visit);
+    if (done !== null) return done;
+  }
   for (const pid of pids) {
     if (s.expired()) return false;
     const scan = await s.scanPid(pid, wantMaps, true);

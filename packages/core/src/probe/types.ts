@@ -33,6 +33,13 @@ export interface ProbeOptions {
    * Default 4. Lower keeps the loop smoother, costs a little more in total.
    */
   sliceMs?: number;
+  /**
+   * Threads of a depth-`'full'` scan of every process (Linux). `'auto'` (default): two (this one
+   * and a worker thread, kept warm a few seconds for the next probe) when the machine has more
+   * than one core and more than 200 processes to scan; `1`: this thread only; `2`: always two.
+   * The answer is the same either way; depth `'holders'` always uses one.
+   */
+  threads?: 1 | 2 | 'auto';
 }
 
 /** A process as the probe saw it. Fields it could not read are null. */

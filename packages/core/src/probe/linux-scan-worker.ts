@@ -1,0 +1,58 @@
+/**
+ * The worker thread of the parallel full scan (linux-parallel.ts). It takes pids from the queue it
+ * shares with the main thread (an index bumped with Atomics.add), scans their fds (the same native
+ * scan, procfs.ts, loaded in this thread) and maps, and posts back only what the main thread needs:
+ * the raw scans of pids with a hit or an error, and the plain pids with nothing of interest.
+ */
+import { parentPort } from 'node:worker_threads';
+import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
+import { CTL_HEAD, CTL_NEXT, CTL_STATE, CTL_STOP, type ScanBatch, type ScanJob } from './linux-parallel-protocol.js';
+
+// A pause point between getdents64 batches of a process with many fds, to see a stop request.
+const BUDGET_MS = 2;
+const BATCH = 64;
+
+function run(job: ScanJob): void {
+  const ctl = new Int32Array(job.ctl);
+  const n = ctl.length - CTL_HEAD;
+  const spec: ScanSpec = {
+    inos: new Set(job.inos),
+    tokens: job.tokens.map(([k, t]) => [k, Buffer.from(t.buffer, t.byteOffset, t.byteLength)]),
+    maps: job.maps,
+    native: job.native,
+  };
+  const stopped = (): boolean => Atomics.load(ctl, CTL_STOP) !== 0;
+  let batch: ScanBatch = { id: job.id, end: false, empty: [], fds: 0, raws: [] };
+  const flush = (end: boolean): void => {
+    batch.end = end;
+    parentPort!.postMessage(batch);
+    batch = { id: job.id, end: false, empty: [], fds: 0, raws: [] };
+  };
+  let count = 0;
+  // A job the main thread already finished alone (this worker booted too late) is only acknowledged.
+  const started = Atomics.compareExchange(ctl, CTL_STATE, 0, 1) === 0;
+  while (started && !stopped()) {
+    const i = Atomics.add(ctl, CTL_NEXT, 1);
+    if (i >= n) break;
+    if (job.fault === 'throw' && count === 3) throw new Error('lockscope: injected scan worker fault (test)');
+    const pid = ctl[CTL_HEAD + i]!;
+    const fds = startFdScan(pid, spec, BUDGET_MS);
+    try {
+      while (fds.pending && !stopped()) fds.pending.resume(BUDGET_MS);
+    } finally {
+      fds.pending?.cancel(); // closes the directory fd of a scan cut short
+    }
+    const raw: RawScan = { pid, fds, maps: stopped() ? null : scanMaps(pid, fds, spec) };
+    const nothing = fds.error === null && fds.denied === null && fds.hits.length === 0 && (raw.maps === null || raw.maps.length === 0);
+    if (nothing) {
+      batch.empty.push(pid);
+      batch.fds += fds.scanned;
+    } else {
+      batch.raws.push(raw);
+    }
+    if (++count % BATCH === 0) flush(false);
+  }
+  flush(true);
+}
+
+parentPort!.on('message', (job: ScanJob) => run(job));

@@ -1,0 +1,146 @@
+/**
+ * The full probe's two-thread scan (linux-parallel.ts) against the one-thread scan, on ~300 real
+ * processes: same answer, no thread or fd left after an abort or a deadline, and a failing worker
+ * falls back to the main thread with the same answer. Internal hooks by path into the built dist.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probe, ProbeError, type ProbeResult } from '@lockscope/core';
+import { closeScanWorker, scanWorkerAlive, setScanWorkerFaultForTest } from '../dist/probe/linux-parallel.js';
+import { makeFile, pyHolder, tmpDir, type Proc } from './helpers/probe-procs.js';
+
+const linux = process.platform === 'linux';
+const dir = tmpDir('lockscope-probe-parallel-');
+const procs: Proc[] = [];
+let load: ChildProcess | undefined;
+let target = '';
+const LOAD = 300;
+const OPENERS = 7;
+
+const tasks = (): number => readdirSync('/proc/self/task').length;
+const fds = (): number => readdirSync('/proc/self/fd').length;
+
+/** What must not depend on the number of threads (processes that exited mid-scan aside). */
+const summary = (r: ProbeResult) => ({
+  locks: r.locks.map((l) => ({ kind: l.kind, holders: l.holders.map((h) => [h.pid, h.fds, h.confirmed, h.command]) })),
+  openers: (r.openers ?? []).map((o) => ({ pid: o.pid, fds: o.fds, maps: o.maps, command: o.command })),
+  unreadable: r.unreadable.filter((u) => u.reason !== 'exited').map((u) => [u.pid, u.reason]),
+});
+
+beforeAll(async () => {
+  if (!linux) return;
+  target = makeFile(dir, 'target');
+  const others = [0, 1, 2].map((i) => makeFile(dir, `other${i}`));
+  const redir = others.map((f, i) => `${i + 3}<'${f}'`).join(' ');
+  // LOAD sleeps with 3 fds each, the first OPENERS of them with the target open as well.
+  const script = `for i in $(seq 1 ${LOAD}); do if [ $i -le ${OPENERS} ]; then sleep 600 ${redir} 6<'${target}' & else sleep 600 ${redir} & fi; done; echo started; wait`;
+  load = spawn('bash', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((res, rej) => {
+    load!.stdout!.on('data', (d: Buffer) => d.toString().includes('started') && res());
+    load!.once('exit', (c) => rej(new Error(`load exited ${c}`)));
+  });
+  procs.push(await pyHolder('flock', target), await pyHolder('mmap', target));
+}, 60_000);
+
+afterAll(async () => {
+  setScanWorkerFaultForTest(null);
+  await closeScanWorker();
+  if (load?.pid) {
+    try {
+      process.kill(-load.pid, 'SIGKILL'); // the load's own process group only
+    } catch {
+      // gone already
+    }
+  }
+  await Promise.all(procs.map((p) => p.stop()));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!linux)('probe full scan on two threads', () => {
+  it('gives the same holders, openers (fds, maps) and unreadable processes as one thread', async () => {
+    const one = await probe(target, { threads: 1 });
+    const two = await probe(target, { threads: 2 });
+    expect(scanWorkerAlive()).toBe(true); // kept warm for the next probe
+    const warm = await probe(target, { threads: 2 });
+    const auto = await probe(target); // > 200 processes on a 2-core machine: two threads
+    expect(one.openers!.length).toBe(OPENERS + 2);
+    expect(one.locks[0]!.holders.map((h) => h.pid)).toEqual([procs[0]!.pid]);
+    expect(one.openers!.find((o) => o.pid === procs[1]!.pid)!.maps.length).toBeGreaterThan(0);
+    for (const r of [two, warm, auto]) {
+      expect(summary(r)).toEqual(summary(one));
+      expect(r.stats.processesScanned).toBeGreaterThan(LOAD);
+      // Every process counted once, whichever thread scanned it (a few may start or exit between calls).
+      expect(Math.abs(r.stats.processesScanned - one.stats.processesScanned)).toBeLessThan(20);
+      expect(Math.abs(r.stats.fdsScanned - one.stats.fdsScanned)).toBeLessThan(200);
+      expect(r.complete).toBe(one.complete);
+    }
+  }, 60_000);
+
+  it('depth holders never starts a worker', async () => {
+    await closeScanWorker();
+    expect(scanWorkerAlive()).toBe(false);
+    const r = await probe(target, { depth: 'holders', threads: 2 });
+    expect(r.locks[0]!.holders.map((h) => h.pid)).toEqual([procs[0]!.pid]);
+    expect(scanWorkerAlive()).toBe(false);
+  });
+
+  it('an abort or a deadline mid-scan leaves no thread and no fd', async () => {
+    await closeScanWorker();
+    const t0 = tasks();
+    const f0 = fds();
+    for (const warmFirst of [false, true]) {
+      if (warmFirst) await probe(target, { threads: 2 });
+      const ac = new AbortController();
+      const p = probe(target, { threads: 2, signal: ac.signal, sliceMs: 1 });
+      setTimeout(() => ac.abort(), 5);
+      const e = await p.then(
+        () => null,
+        (x: unknown) => x,
+      );
+      // On a very fast machine the probe may finish first; otherwise it is a typed abort.
+      if (e !== null) expect(e).toBeInstanceOf(ProbeError);
+      if (e !== null) expect((e as ProbeError).reason).toBe('aborted');
+      if (e !== null) expect(scanWorkerAlive()).toBe(false);
+      await closeScanWorker();
+      expect(tasks()).toBe(t0);
+      expect(fds()).toBe(f0);
+
+      const d = await probe(target, { threads: 2, timeout: 3, sliceMs: 1 });
+      if (!d.complete) expect(d.incomplete).toContain('deadline');
+      await closeScanWorker();
+      expect(tasks()).toBe(t0);
+      expect(fds()).toBe(f0);
+    }
+  }, 60_000);
+
+  it('a worker that fails mid-scan or cannot start: the main thread finishes with the same answer', async () => {
+    const one = await probe(target, { threads: 1 });
+    await closeScanWorker();
+    const t0 = tasks();
+    try {
+      for (const fault of ['throw', 'boot'] as const) {
+        // 'throw': a warm worker takes the job at once and throws after a few pids.
+        if (fault === 'throw') await probe(target, { threads: 2 });
+        else await closeScanWorker();
+        setScanWorkerFaultForTest(fault);
+        const r = await probe(target, { threads: 2 });
+        setScanWorkerFaultForTest(null);
+        expect(summary(r)).toEqual(summary(one));
+        expect(Math.abs(r.stats.processesScanned - one.stats.processesScanned)).toBeLessThan(20);
+        // A failed worker is not kept (a worker failing at boot may report after the probe is done).
+        for (let i = 0; i < 100 && scanWorkerAlive(); i++) await new Promise((res) => setTimeout(res, 20));
+        expect(scanWorkerAlive()).toBe(false);
+      }
+    } finally {
+      setScanWorkerFaultForTest(null);
+    }
+    // The dead worker's thread is gone once its exit has been processed.
+    for (let i = 0; i < 100 && tasks() !== t0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(tasks()).toBe(t0);
+  }, 60_000);
+
+  it('rejects a bad threads option with a typed error', async () => {
+    await expect(probe(target, { threads: 3 as never })).rejects.toMatchObject({ code: 'EINVAL', reason: 'invalid-argument' });
+  });
+});
