@@ -204,8 +204,11 @@ function contendLate(w: Wait, waitedMs: number, lookUp: boolean): void {
   if (w.state === WAITING && w.wasBlocked && waitedMs >= w.threshold) contend(w, waitedMs, lookUp);
 }
 
-/** Holders looked up when a wait ends blocked before its threshold get a shorter budget. */
-const TERMINAL_DEADLINE_MS = 25;
+/**
+ * Holders looked up when a wait ends blocked before its threshold get a quarter of the budget
+ * (25 ms with the default 100): the caller is about to get its error and should not wait long.
+ */
+const terminalDeadlineMs = (): number => Math.max(1, liveConfig().holdersDeadline / 4);
 
 async function resolveHolders(w: Wait, budgetMs?: number): Promise<void> {
   let holders: RecordHolder[] = [];
@@ -314,7 +317,8 @@ export function busyWait(w: Wait | undefined): void {
 /**
  * The call failed (timeout, abort, any error). Sets `error.holders` (a LockError) to the holders
  * of the contended record. A timeout or abort that blocked but never reached the threshold (an
- * abort, or a timeout shorter than twice the probe time) looks holders up now, within 25 ms.
+ * abort, or a timeout shorter than twice the probe time) looks holders up now, within a quarter of
+ * `holdersDeadline` (25 ms by default).
  * Returns a promise while holders are being resolved: await it, then throw.
  */
 export function failWait(w: Wait | undefined, error: unknown): Promise<void> | undefined {
@@ -340,7 +344,7 @@ export function failWait(w: Wait | undefined, error: unknown): Promise<void> | u
   };
   if (w.pending !== null) return w.pending.then(finish);
   if (w.wasBlocked && w.holders === null && (event === 'timeout' || event === 'aborted')) {
-    return resolveHolders(w, TERMINAL_DEADLINE_MS).then(finish);
+    return resolveHolders(w, terminalDeadlineMs()).then(finish);
   }
   finish();
   return undefined;
