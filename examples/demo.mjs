@@ -9,11 +9,14 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import winston from 'winston';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { lock } from '@lockscope/core';
+import { configure, lock } from '@lockscope/core';
 import { attachPino } from '@lockscope/pino-transport';
 import { attachWinston, lockscopeFormat } from '@lockscope/winston-format';
 import { LockscopeInstrumentation } from '@lockscope/otel';
 import { spawnHolder } from './hold-lock.mjs';
+
+// The probe normally gets 100 ms per contended wait; a demo on a busy laptop should still name the holder.
+configure({ holdersDeadline: 2000 });
 
 const HOLD_MS = 1500; // how long the other process keeps the lock
 const THRESHOLD_MS = 300; // report a wait once it passes this (lockscope's default is 500 ms)

@@ -20,7 +20,7 @@ const sdk = new NodeSDK({
   instrumentations: [new LockscopeInstrumentation()],
 });
 sdk.start();
-configure({ contentionThreshold: 200 });
+configure({ contentionThreshold: 200, holdersDeadline: 2000 });
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-example-otel-'));
 const file = join(dir, 'export.lock');

@@ -25,7 +25,7 @@ const logger = pino(
   }),
 );
 const detach = attachPino(logger); // contended: warn; timeout/abort/error: error; acquire/release: debug
-configure({ contentionThreshold: 200 }); // report waits longer than 200 ms
+configure({ contentionThreshold: 200, holdersDeadline: 2000 }); // report waits longer than 200 ms
 
 const holder = await spawnHolder(file, 1000); // another process holds the lock for 1 s
 try {

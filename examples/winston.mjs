@@ -19,7 +19,7 @@ const logger = winston.createLogger({
   transports: [new winston.transports.Console()],
 });
 const detach = attachWinston(logger, { format: fmt });
-configure({ contentionThreshold: 200 });
+configure({ contentionThreshold: 200, holdersDeadline: 2000 });
 
 const holder = await spawnHolder(file, 3000);
 try {
