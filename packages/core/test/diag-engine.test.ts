@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CHANNELS, configure, LockError, lock, lockStats, probe, resetConfig, tryLock, withLock, type LockHandle } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, timeoutCount, type Holder } from './diag-support.js';
+import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, timeoutCount, type Holder, countPublishes } from './diag-support.js';
 import { CORE_DIST } from './helpers/lock-procs.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
@@ -343,18 +343,11 @@ describe('nobody listening (real engine)', () => {
     const g = newFile('quiet');
     const py = await hold(pythonFlockHolder(g));
     configure({ contentionThreshold: 0, holdWarning: 1, holdWarningInterval: 1, cardDelay: 0, cardDir });
-    const published: string[] = [];
     const channels = [
       diag.contendedChannel, diag.releasedChannel, diag.heldTooLongChannel, diag.leakedChannel,
       diag.acquireChannel.start, diag.acquireChannel.end, diag.acquireChannel.asyncStart, diag.acquireChannel.asyncEnd, diag.acquireChannel.error,
     ];
-    for (const ch of channels) {
-      const original = ch.publish;
-      ch.publish = function (this: unknown, m: unknown) {
-        published.push(ch.name as string);
-        return original.call(this, m);
-      } as typeof ch.publish;
-    }
+    const { published, restore } = countPublishes(channels);
     const cardsBefore = existsSync(cardDir) ? readdirSync(cardDir).length : 0;
     try {
       const timers = timeoutCount();
@@ -383,7 +376,7 @@ describe('nobody listening (real engine)', () => {
       expect(existsSync(cardDir) ? readdirSync(cardDir).length : 0).toBe(cardsBefore);
       void py;
     } finally {
-      for (const ch of channels) delete (ch as { publish?: unknown }).publish;
+      restore();
     }
   });
 });

@@ -133,6 +133,24 @@ export function timeoutCount(): number {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+type Publisher = { name: string | symbol; publish(message: unknown): void };
+
+/**
+ * Counts every publish on `channels` (names pushed to `published`) by shadowing each channel's
+ * prototype `publish` with an own property; `restore()` deletes the shadow again.
+ */
+export function countPublishes(channels: Publisher[]): { published: string[]; restore(): void } {
+  const published: string[] = [];
+  for (const ch of channels) {
+    const original = ch.publish;
+    ch.publish = function (this: unknown, m: unknown) {
+      published.push(ch.name as string);
+      return original.call(this, m);
+    } as typeof ch.publish;
+  }
+  return { published, restore: () => channels.forEach((ch) => delete (ch as { publish?: unknown }).publish) };
+}
+
 /** The fd link of a pid, for sanity checks in assertions. */
 export function fdTarget(pid: number, fd: number): string | null {
   try {

@@ -7,7 +7,7 @@ import { CHANNELS, configure, LockError, probeHolderResolver, resetConfig, getCo
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 // Engine-facing hooks are internal (not in the package's exports): the built module by path.
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, makeTestResolver, pythonFlockHolder, sleep, timeoutCount, type Holder } from './diag-support.js';
+import { assertValidRecord, makeTestResolver, pythonFlockHolder, sleep, timeoutCount, type Holder, countPublishes } from './diag-support.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-diag-'));
@@ -90,19 +90,12 @@ function collect() {
 
 describe('no subscribers: no cost', () => {
   it('publishes nothing, tracks nothing, arms no timer and starts no monitor', async () => {
-    const published: string[] = [];
     const channels = [
       diag.contendedChannel, diag.releasedChannel, diag.heldTooLongChannel, diag.leakedChannel,
       diag.acquireChannel.start, diag.acquireChannel.end, diag.acquireChannel.asyncEnd, diag.acquireChannel.error,
       diag.probeChannel.start, diag.probeChannel.asyncEnd,
     ];
-    for (const ch of channels) {
-      const original = ch.publish;
-      ch.publish = function (this: unknown, m: unknown) {
-        published.push(ch.name as string);
-        return original.call(this, m);
-      } as typeof ch.publish;
-    }
+    const { published, restore } = countPublishes(channels);
     try {
       configure({ contentionThreshold: 0, holdWarning: 1, holdWarningInterval: 1, cardDelay: 0 });
       diag.setHolderResolver(makeTestResolver().resolver);
@@ -131,7 +124,7 @@ describe('no subscribers: no cost', () => {
       expect(published).toEqual([]);
     } finally {
       // Node swaps the channel's prototype on (un)subscribe: drop the own property, do not reassign.
-      for (const ch of channels) delete (ch as { publish?: unknown }).publish;
+      restore();
     }
   });
 });

@@ -132,8 +132,8 @@ export function probe(path: string | URL, options?: ProbeOptions): Promise<Probe
   }
   const run = async (): Promise<ProbeResult> => {
     // Other platforms' probes load their native layer only when asked for.
-    if (process.platform === 'win32') return (await import('../platform/win32/probe.js')).probeWin32(p) as ProbeResult;
-    if (process.platform === 'darwin') return (await import('../platform/darwin/probe.js')).probeDarwin(p) as ProbeResult;
+    if (process.platform === 'win32') return (await import('../platform/win32/probe.js')).probeWin32(p);
+    if (process.platform === 'darwin') return (await import('../platform/darwin/probe.js')).probeDarwin(p);
     if (process.platform !== 'linux') throw unsupported('probe', p);
     const t = await statTarget('probe', p);
     return probeLinux({ path: p, ...t }, o);

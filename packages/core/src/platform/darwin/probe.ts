@@ -4,13 +4,12 @@
  * the result says so instead of guessing that an opener holds the lock. NOT RUN ON A MAC.
  */
 import { resolve } from 'node:path';
-import type { ProbeAccess, ProbeOpener, ProbeResult } from '../../probe/types.js';
-import { NO_LOCK_OWNER_API, statForProbe, type PlatformIncompleteReason } from '../win32/probe.js';
+import type { IncompleteReason, ProbeAccess, ProbeOpener, ProbeResult } from '../../probe/types.js';
+import { NO_LOCK_OWNER_API, statForProbe } from '../win32/probe.js';
 import { listOpeners } from './libproc.js';
 import type { DarwinLibc } from './libc.js';
 
-export interface DarwinProbeResult extends Omit<ProbeResult, 'incomplete'> {
-  incomplete: PlatformIncompleteReason[];
+export interface DarwinProbeResult extends ProbeResult {
   limitation: string;
 }
 
@@ -44,7 +43,7 @@ export function probeDarwin(path: string, c?: DarwinLibc): DarwinProbeResult {
     }
     p.fds.push({ fd: o.fd, access: ACCESS[o.access] ?? null });
   }
-  const incomplete: PlatformIncompleteReason[] = [NO_LOCK_OWNER_API];
+  const incomplete: IncompleteReason[] = [NO_LOCK_OWNER_API];
   if (!r.complete) incomplete.push('unreadable');
   return {
     path: abs,

@@ -11,17 +11,15 @@ import { rmListProcesses, RestartManagerError, type RmListOptions, type RmProces
 import { classifyErrno, classifyWin32Error, errnoNumber } from '../../errors.js';
 
 /** Why a Windows or macOS probe is never complete about lock owners. */
-export const NO_LOCK_OWNER_API = 'no-lock-owner-api';
-export type PlatformIncompleteReason = IncompleteReason | typeof NO_LOCK_OWNER_API;
+export const NO_LOCK_OWNER_API = 'no-lock-owner-api' satisfies IncompleteReason;
 
 export interface WindowsOpener extends ProbeOpener {
   /** What Restart Manager says about the process (fds and maps stay empty: it does not tell). */
   windows: Pick<RmProcess, 'appName' | 'serviceName' | 'appType' | 'appStatus' | 'tsSessionId' | 'restartable' | 'identity'>;
 }
 
-export interface WindowsProbeResult extends Omit<ProbeResult, 'incomplete' | 'openers'> {
+export interface WindowsProbeResult extends ProbeResult {
   openers: WindowsOpener[];
-  incomplete: PlatformIncompleteReason[];
   /** One line for humans on what this platform cannot tell. */
   limitation: string;
 }
