@@ -6,6 +6,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lock, tryLock, withLock, LockError } from '@lockscope/core';
 import { CORE_DIST, nodeChild, tempDir } from './helpers/lock-procs.js';
+import { coreForOthers } from './helpers/core-for-others.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -127,7 +128,7 @@ describe('permissions (unprivileged child via setpriv)', () => {
     writeFileSync(readable, '');
     chmodSync(readable, 0o644);
     const r = runAsNobody(`
-      import { tryLock } from '${CORE_DIST}';
+      import { tryLock } from '${coreForOthers().entry}';
       const out = {};
       const take = (name, path, opts) => {
         try { const h = tryLock(path, opts); out[name] = h ? 'locked' : 'busy'; h?.releaseSync(); }

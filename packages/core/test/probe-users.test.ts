@@ -5,14 +5,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, listLocks, type ProbeResult } from '@lockscope/core';
 import { ensureUser, flockCmd, has, makeFile, pyHolder, tmpDir, type Proc } from './helpers/probe-procs.js';
+import { coreForOthers } from './helpers/core-for-others.js';
 
 const root = process.platform === 'linux' && process.getuid?.() === 0 && has('setpriv') && has('useradd');
-const coreEntry = createRequire(import.meta.url).resolve('@lockscope/core');
-const bin = coreEntry.replace(/index\.js$/, 'cli/main.js');
+// What the unprivileged children load (the checkout may sit in a directory they cannot enter).
+const { entry: coreEntry, bin } = coreForOthers();
 
 describe.skipIf(!root)('probe across uids', () => {
   let owner: { uid: number; gid: number };
