@@ -120,7 +120,8 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
     const t0 = tasks();
     try {
       for (const fault of ['throw', 'boot'] as const) {
-        // 'throw': a warm worker takes the job at once and throws after a few pids.
+        // 'throw': a warm worker takes the job and throws after a few pids (or at the job's end, when the
+        // main thread left it fewer).
         if (fault === 'throw') await probe(target, { threads: 2 });
         else await closeScanWorker();
         setScanWorkerFaultForTest(fault);

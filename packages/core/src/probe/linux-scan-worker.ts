@@ -52,6 +52,8 @@ function run(job: ScanJob): void {
     }
     if (++count % BATCH === 0) flush(false);
   }
+  // The injected fault must fire in every job, even one the main thread (nearly) finished alone.
+  if (job.fault === 'throw') throw new Error('lockscope: injected scan worker fault (test)');
   flush(true);
 }
 
