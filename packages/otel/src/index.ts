@@ -290,8 +290,7 @@ function setHolderAttributes(span: Span, record: LockscopeRecord): void {
 
 /**
  * semconv `process.command`: argv[0] (on Linux "the zeroth string in /proc/PID/cmdline"); the
- * kernel's comm only when argv is unknown. comm can be a thread name: Node 24 names its main
- * thread "MainThread".
+ * record's program name only when argv is unknown.
  */
 function commandOf(h: RecordHolder): string {
   return h.argv?.[0] || h.command || '';
