@@ -9,8 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listLocks, lock, probe, type ProbeResult } from '@lockscope/core';
-import { subscribeRecords, type LockscopeRecord } from '@lockscope/core/record';
+import { listLocks, probe, type ProbeResult } from '@lockscope/core';
+import { contendedRecord } from './diag-support.js';
 import { coreForOthers } from './helpers/core-for-others.js';
 import { missingNote, nodeLines, NODE_MAJORS } from './helpers/node-lines.js';
 import { ensureUser, has, makeFile, nodeLockHolder, tmpDir, type Proc } from './helpers/probe-procs.js';
@@ -27,20 +27,6 @@ const THREAD_NAME: Record<number, string> = { 20: 'node', 22: 'node', 24: 'MainT
 
 function holderOf(r: ProbeResult, pid: number) {
   return r.locks.flatMap((l) => l.holders).find((h) => h.pid === pid);
-}
-
-/** The contended record of a lock() that waits behind the holder until its timeout. */
-async function contendedRecord(file: string): Promise<LockscopeRecord> {
-  const seen: LockscopeRecord[] = [];
-  const stop = subscribeRecords((r) => seen.push(r));
-  try {
-    await expect(lock(file, { timeout: 1500, contentionThreshold: 50 })).rejects.toMatchObject({ reason: 'timeout' });
-  } finally {
-    stop();
-  }
-  const c = seen.find((r) => r.event === 'contended');
-  expect(c, 'a contended record').toBeDefined();
-  return c!;
 }
 
 function cliJson<T>(...args: string[]): T {
@@ -70,7 +56,7 @@ describe.runIf(linux)('a Node holder is named node on every Node line', () => {
         const all = await listLocks();
         expect(all.locks.flatMap((l) => l.holders).find((x) => x.pid === h.pid)?.command).toBe('node');
 
-        const rec = await contendedRecord(file);
+        const rec = await contendedRecord(file, { timeout: 1500, contentionThreshold: 50 });
         expect(rec.holders.find((x) => x.pid === h.pid && x.role === 'holder')?.command).toBe('node');
 
         const viaCli = cliJson<ProbeResult>('holders', file);

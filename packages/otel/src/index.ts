@@ -318,6 +318,7 @@ function contentionEventAttributes(record: LockscopeRecord, withStack: boolean):
       .join(',');
     a['lockscope.snapshot.in_process'] = s.inProcess.length;
     if (s.eventLoopDelay) {
+      a['lockscope.snapshot.event_loop_delay.p50'] = s.eventLoopDelay.p50;
       a['lockscope.snapshot.event_loop_delay.p99'] = s.eventLoopDelay.p99;
       a['lockscope.snapshot.event_loop_delay.max'] = s.eventLoopDelay.max;
     }

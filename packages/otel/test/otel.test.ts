@@ -122,6 +122,23 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
     expect(hold.dataPoints[0]!.value.sum).toBeGreaterThan(0.02);
   });
 
+  it('contention event: the waiting loop\'s event-loop delay, about 0 ms idle, about 60 ms when blocked 60 ms at a time', async () => {
+    const eld = async (blockLoop?: { ms: number; everyMs: number }) => {
+      exporter.reset();
+      await produceContention({ outcome: 'timeout', thresholdMs: 700, timeoutMs: 1400, ...(blockLoop ? { blockLoop } : {}) });
+      const ev = lockSpans()[0]!.events.find((e) => e.name === 'lockscope.lock.contended')!;
+      const a = ev.attributes!;
+      return { p50: Number(a['lockscope.snapshot.event_loop_delay.p50']), p99: Number(a['lockscope.snapshot.event_loop_delay.p99']), max: Number(a['lockscope.snapshot.event_loop_delay.max']) };
+    };
+    const idle = await eld();
+    expect(idle.p50).toBeGreaterThanOrEqual(0);
+    expect(idle.p50).toBeLessThan(10);
+    const blocked = await eld({ ms: 60, everyMs: 150 });
+    expect(blocked.p99).toBeGreaterThanOrEqual(40);
+    expect(blocked.max).toBeGreaterThanOrEqual(40);
+    expect(blocked.p50).toBeLessThan(10); // idle between the blocks
+  });
+
   it('throwing user hooks cannot break the host; disable() stops spans, enable() resumes', async () => {
     throwInHooks = true;
     exporter.reset();

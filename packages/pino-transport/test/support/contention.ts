@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS, lock } from '@lockscope/core';
 import { buildRecord, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
+import { blockLoopRepeatedly } from '../../../../test-support/event-loop.js';
 
 export interface Holder {
   pid: number;
@@ -52,6 +53,8 @@ export interface ContentionOptions {
   /** How long to keep the acquired lock before release. */
   keepMs?: number;
   label?: string;
+  /** While lock() waits, block this process's event loop `ms` at a time, every `everyMs`. */
+  blockLoop?: { ms: number; everyMs: number };
 }
 
 const dirs: string[] = [];
@@ -113,6 +116,7 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
   const started = performance.now();
   let letGo: NodeJS.Timeout | undefined;
   if (opts.outcome === 'acquired') letGo = setTimeout(() => void holder.kill(), opts.holdMs ?? 300);
+  const unblock = opts.blockLoop ? blockLoopRepeatedly(opts.blockLoop.ms, opts.blockLoop.everyMs) : undefined;
   try {
     const handle = await lock(path, {
       timeout: opts.outcome === 'timeout' ? (opts.timeoutMs ?? 400) : 30_000,
@@ -126,6 +130,7 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
   } catch (error) {
     return { path, holder, outcome: 'timeout', error, waitedMs: performance.now() - started };
   } finally {
+    unblock?.();
     clearTimeout(letGo);
     await holder.kill();
   }
