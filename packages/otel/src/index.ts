@@ -23,6 +23,10 @@ import {
   ATTR_LOCK_HOLDER_COMMANDS,
   ATTR_LOCK_HOLDER_PIDS,
   ATTR_LOCK_HOLDERS_COMPLETE,
+  ATTR_ERROR_CODE,
+  ATTR_ERROR_ERRNO,
+  ATTR_ERROR_REASON,
+  ATTR_ERROR_SYSCALL,
   ATTR_LOCK_LABEL,
   ATTR_LOCK_OUTCOME,
   ATTR_LOCK_RANGE_LENGTH,
@@ -311,6 +315,13 @@ function contentionEventAttributes(record: LockscopeRecord, withStack: boolean):
     if (first.card?.label) a['lockscope.lock.holder.label'] = first.card.label;
   }
   if (record.holdersComplete != null) a[ATTR_LOCK_HOLDERS_COMPLETE] = record.holdersComplete;
+  const e = record.error;
+  if (e) {
+    a[ATTR_ERROR_CODE] = e.code;
+    a[ATTR_ERROR_ERRNO] = e.errno;
+    a[ATTR_ERROR_SYSCALL] = e.syscall;
+    a[ATTR_ERROR_REASON] = e.reason;
+  }
   const s = record.snapshot;
   if (s) {
     a['lockscope.snapshot.active_resources'] = Object.entries(s.activeResources)

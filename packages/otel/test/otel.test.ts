@@ -6,7 +6,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@o
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { LockscopeInstrumentation, WAIT_BUCKETS_S } from '@lockscope/otel';
 import type { LockscopeRecord } from '@lockscope/core/record';
-import { assertValidRecord, cleanupTempDirs, produceContention } from '../../pino-transport/test/support/contention.js';
+import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, produceContention } from '../../pino-transport/test/support/contention.js';
 
 class TestReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
@@ -90,7 +90,15 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
     expect(span!.attributes['lockscope.lock.wait.duration']).toBeGreaterThanOrEqual(0.25);
     expect(span!.status.code).toBe(SpanStatusCode.ERROR);
     const ev = span!.events.find((e) => e.name === 'lockscope.lock.contended')!;
-    expect(ev.attributes).toMatchObject({ 'process.pid': c.holder.pid, 'process.command': 'flock' });
+    expect(ev.attributes).toMatchObject({
+      'process.pid': c.holder.pid,
+      'process.command': 'flock',
+      // What refused the attempt, while the wait goes on (the span's error.type is for its end).
+      'lockscope.error.code': CONTENDED_BY_FLOCK.code,
+      'lockscope.error.errno': CONTENDED_BY_FLOCK.errno,
+      'lockscope.error.syscall': CONTENDED_BY_FLOCK.syscall,
+      'lockscope.error.reason': 'contended',
+    });
     expect(ev.attributes!['lockscope.snapshot.memory.rss']).toBeGreaterThan(0);
     // The waiting call's stack, from where the test called lock().
     expect(String(ev.attributes!['lockscope.snapshot.stack'])).toContain('produceContention');

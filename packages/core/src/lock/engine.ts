@@ -233,7 +233,10 @@ function kernelTry(req: LockRequest, b: PlatformBackend): Outcome {
     markHeld(req);
     return HELD;
   }
-  if (rc === -EAGAIN || rc === -EACCES) return BUSY_KERNEL;
+  if (rc === -EAGAIN || rc === -EACCES) {
+    if (req.diag !== undefined) events.refused(req, b.lockSyscall(req.kind), -rc);
+    return BUSY_KERNEL;
+  }
   return lockErrorFromErrno(b.lockSyscall(req.kind), -rc, req.path, req.kind, { waitedMs: performance.now() - req.startedAt });
 }
 
@@ -272,6 +275,7 @@ export function attempt(req: LockRequest, b: PlatformBackend): Outcome {
   const blocker = blockerOf(req, e);
   if (blocker !== null) {
     req.blocker = blocker;
+    if (req.diag !== undefined) events.refused(req, null, 0);
     return BUSY_IN_PROCESS;
   }
   e.active.push(req);
@@ -335,7 +339,9 @@ function pump(e: TableEntry, b: PlatformBackend): void {
     const q = e.queue[i]!;
     const blocker = blockerOf(q, e);
     if (blocker !== null) {
+      const changed = q.blocker !== blocker;
       q.blocker = blocker;
+      if (changed && q.diag !== undefined) events.refused(q, null, 0);
       i++;
       continue;
     }

@@ -14,7 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS, lock } from '@lockscope/core';
@@ -135,6 +135,9 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
     await holder.kill();
   }
 }
+
+/** The `error` of the contended record of a wait behind the flock(1) holder: what flock(LOCK_NB) met. */
+export const CONTENDED_BY_FLOCK = { code: 'EWOULDBLOCK', errno: osConstants.errno.EAGAIN, syscall: 'flock', reason: 'contended' } as const;
 
 /** The record's entry for `pid` with role holder (the probe also lists this process as a waiter). */
 export function holderEntry(record: { holders: RecordHolder[] }, pid: number): RecordHolder | undefined {
