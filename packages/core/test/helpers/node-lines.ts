@@ -3,7 +3,7 @@
  * names its main thread differently: 20 and 22 `node`, 24 `MainThread`, 26 `node-MainThread`).
  * Found, in order: LOCKSCOPE_NODE_BINARIES (paths separated by ':'), then the npm-installed
  * `node-linux-<arch>@<major>` packages in ~/.cache/lockscope-node/<major> (the cache of the Node
- * matrix in .ci/run). The suite's own node is always one of them.
+ * matrix in .ci/run), then `node` on PATH. The suite's own node is always one of them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,6 +28,8 @@ function candidates(): string[] {
   const pkg = join('node_modules', `node-linux-${process.arch}`, 'bin', 'node');
   const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'lockscope-node');
   for (const m of NODE_MAJORS) out.push(join(cache, String(m), pkg));
+  // And whatever `node` PATH has (the system's, when the suite runs on another line).
+  for (const d of (process.env.PATH ?? '').split(delimiter)) if (d) out.push(join(d, 'node'));
   return out;
 }
 
