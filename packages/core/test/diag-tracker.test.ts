@@ -2,7 +2,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS, configure, LockError, probeHolderResolver, resetConfig, getConfig } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 // Engine-facing hooks are internal (not in the package's exports): the built module by path.
@@ -448,33 +448,31 @@ describe('snapshot', () => {
  * process idle or blocked 60 ms at a time. Generous bounds for a loaded machine, still apart.
  */
 describe.runIf(process.platform === 'linux')('snapshot: event-loop delay of the contended record', () => {
-  // Each test reads a window of its own: the monitor starts with the wait.
-  beforeEach(() => diag.stopEventLoopMonitor());
   const delayOf = async () => {
+    // A window of its own: the monitor starts again with the wait.
+    diag.stopEventLoopMonitor();
     const d = (await contendedRecord(file, { contentionThreshold: 700, timeout: 1000 })).snapshot!.eventLoopDelay;
     expect(d, 'the monitor had samples').not.toBeNull();
     return d!;
   };
 
-  it('an idle loop reads about 0 ms', async () => {
-    const d = await delayOf();
-    expect(d.p50).toBeGreaterThanOrEqual(0);
-    expect(d.p50).toBeLessThan(10);
-    expect(d.p99).toBeGreaterThanOrEqual(d.p50);
-    expect(d.max).toBeGreaterThanOrEqual(d.p99);
-  });
-
-  it('a loop blocked 60 ms every 150 ms reads about 60 ms at p99 and max, about 0 ms at p50', async () => {
+  it('an idle loop reads about 0 ms; a loop blocked 60 ms every 150 ms about 60 ms at p99 and max', async () => {
+    const idle = await delayOf();
+    expect(idle.p50).toBeGreaterThanOrEqual(0);
+    expect(idle.p50).toBeLessThan(10);
+    expect(idle.p99).toBeGreaterThanOrEqual(idle.p50);
+    expect(idle.max).toBeGreaterThanOrEqual(idle.p99);
     const unblock = blockLoopRepeatedly(60, 150);
-    let d;
+    let blocked;
     try {
-      d = await delayOf();
+      blocked = await delayOf();
     } finally {
       unblock();
     }
-    expect(d.p99).toBeGreaterThanOrEqual(40);
-    expect(d.max).toBeGreaterThanOrEqual(40);
-    expect(d.p50).toBeLessThan(10); // idle between the blocks, where most samples fall
+    // A block is seen by the first monitor timer due inside it: 40-60 ms late. (p50 is not
+    // asserted here: a process that burns CPU is scheduled late on a loaded machine.)
+    expect(blocked.p99).toBeGreaterThanOrEqual(40);
+    expect(blocked.max).toBeGreaterThanOrEqual(40);
   });
 });
 

@@ -144,7 +144,6 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
     const blocked = await eld({ ms: 60, everyMs: 150 });
     expect(blocked.p99).toBeGreaterThanOrEqual(40);
     expect(blocked.max).toBeGreaterThanOrEqual(40);
-    expect(blocked.p50).toBeLessThan(10); // idle between the blocks
   });
 
   it('throwing user hooks cannot break the host; disable() stops spans, enable() resumes', async () => {
