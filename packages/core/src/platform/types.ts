@@ -59,6 +59,13 @@ export interface PlatformBackend {
   wait(fd: number, kind: LockKind, exclusive: boolean, start: number, length: number, done: WaitDone): PendingWait;
   /** Optional: threads (or other resources) the wait machinery has now, and how many are waiting. */
   waiterStats?(): { threads: number; busy: number };
+  /**
+   * Optional, for backends whose waits block threads in the kernel: bring every wait out of its
+   * system call for a moment, synchronously, for at most `maxMs` (process.report.getReport()
+   * waits for every worker thread to run JS). Returns the function that lets the waits go on, or
+   * null when one did not step out in time (then nothing stays paused).
+   */
+  pauseWaits?(maxMs: number): (() => void) | null;
 }
 
 /** Identity of a file: same (dev, ino) means the same file through any path, symlink or hard link. */

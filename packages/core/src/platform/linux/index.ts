@@ -22,7 +22,7 @@ import {
   O_CREAT,
   O_CLOEXEC,
 } from './libc.js';
-import { startWait, waiterStats } from './waiters.js';
+import { pauseWaits, startWait, waiterStats } from './waiters.js';
 
 const EINTR = 4;
 const flockBuf = Buffer.alloc(FLOCK_SIZE);
@@ -132,4 +132,5 @@ export const linuxBackend: PlatformBackend = {
   },
 
   waiterStats,
+  pauseWaits,
 };
