@@ -13,8 +13,9 @@
  * table (kernel busy, POSIX, instrumented, or the table is non-empty) first fstats every unplaced
  * holder's fd and files it under its (dev, ino): the table is complete whenever it is consulted.
  */
-import { errnoNumber, LockError, lockErrorFromErrno, unsupportedPlatform } from '../errors.js';
+import { errnoNumber, invalidArgument, LockError, lockErrorFromErrno, unsupportedPlatform } from '../errors.js';
 import { backend, unsupportedMessage, type FileId, type PlatformBackend } from '../platform/index.js';
+import { watchAbort } from './abort.js';
 import { abortError, deadlockError, timeoutError, waiterFailed } from './errors.js';
 import * as events from './events.js';
 import { LockHandle } from './handle.js';
@@ -342,10 +343,18 @@ function pump(e: TableEntry, b: PlatformBackend): void {
     e.queue.splice(i, 1);
     e.active.push(q);
     q.blocker = null;
-    const out = kernelTry(q, b);
+    // Its signal fired while an earlier wait on it was being cancelled: it never gets the lock.
+    const out = q.signal?.aborted === true ? abortError(q, performance.now() - q.startedAt, q.signal) : kernelTry(q, b);
     if (out === HELD) settle(q, undefined);
-    else if (out === BUSY_KERNEL) kernelWait(q, b);
-    else {
+    else if (out === BUSY_KERNEL) {
+      try {
+        kernelWait(q, b);
+      } catch (cause) {
+        q.state = 'failed';
+        detach(q, b);
+        settle(q, waiterFailed(q, performance.now() - q.startedAt, cause));
+      }
+    } else {
       q.state = 'failed';
       detach(q, b);
       settle(q, out as LockError);
@@ -357,24 +366,38 @@ function pump(e: TableEntry, b: PlatformBackend): void {
 
 /** Park an async request: in the in-process queue or in a kernel wait. Arms timeout and abort. */
 export function startWaiting(req: LockRequest, b: PlatformBackend, out: typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL): void {
-  if (req.timeout !== Infinity) {
-    // Unref'd: the wait itself keeps the process alive (a ref'd waiter thread); an in-process
-    // queue with nothing else alive is a self-deadlock, reported at 'beforeExit'.
-    req.timer = setTimeout(onTimeout, Math.max(0, req.timeout - (performance.now() - req.startedAt)), req);
-    req.timer.unref();
+  try {
+    if (req.timeout !== Infinity) {
+      // Unref'd: the wait itself keeps the process alive (a ref'd waiter thread); an in-process
+      // queue with nothing else alive is a self-deadlock, reported at 'beforeExit'.
+      req.timer = setTimeout(onTimeout, Math.max(0, req.timeout - (performance.now() - req.startedAt)), req);
+      req.timer.unref();
+    }
+    if (req.signal !== undefined) watchSignal(req, req.signal);
+    if (out === BUSY_IN_PROCESS) {
+      req.state = 'queued';
+      req.waitedOn = 'in-process';
+      req.entry!.queue.push(req);
+      watchDeadlocks();
+    } else kernelWait(req, b);
+  } catch (cause) {
+    // The request is in the table with an open fd: it must leave the engine, or every later
+    // request on the file would queue behind it forever.
+    req.state = 'failed';
+    finish(req, b);
+    settle(req, cause instanceof LockError ? cause : waiterFailed(req, performance.now() - req.startedAt, cause));
+    return;
   }
-  const signal = req.signal;
-  if (signal !== undefined) {
-    req.onAbort = () => cancel(req, abortError(req, performance.now() - req.startedAt, signal));
-    signal.addEventListener('abort', req.onAbort, { once: true });
-  }
-  if (out === BUSY_IN_PROCESS) {
-    req.state = 'queued';
-    req.waitedOn = 'in-process';
-    req.entry!.queue.push(req);
-    watchDeadlocks();
-  } else kernelWait(req, b);
   events.waitStart(req);
+}
+
+function watchSignal(req: LockRequest, signal: AbortSignal): void {
+  try {
+    req.unwatchAbort = watchAbort(signal, () => cancel(req, abortError(req, performance.now() - req.startedAt, signal)));
+  } catch (cause) {
+    const e = invalidArgument(req.api, req.path, `signal: listening for 'abort' failed: ${String((cause as Error)?.message ?? cause)}`, req.kind);
+    throw new LockError({ ...e, message: e.message, cause });
+  }
 }
 
 function kernelWait(req: LockRequest, b: PlatformBackend): void {
@@ -438,9 +461,9 @@ function settle(req: LockRequest, err: LockError | undefined): void {
     clearTimeout(req.timer);
     req.timer = null;
   }
-  if (req.onAbort !== null) {
-    req.signal!.removeEventListener('abort', req.onAbort);
-    req.onAbort = null;
+  if (req.unwatchAbort !== null) {
+    req.unwatchAbort();
+    req.unwatchAbort = null;
   }
   const { resolve, reject } = req;
   req.resolve = req.reject = null;
