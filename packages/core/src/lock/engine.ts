@@ -15,8 +15,9 @@
  */
 import { errnoNumber, invalidArgument, LockError, lockErrorFromErrno, unsupportedPlatform } from '../errors.js';
 import { backend, unsupportedMessage, type FileId, type PlatformBackend } from '../platform/index.js';
+import { S_IFREG } from '../platform/types.js';
 import { watchAbort } from './abort.js';
-import { abortError, deadlockError, timeoutError, waiterFailed } from './errors.js';
+import { abortError, deadlockError, notALockFile, timeoutError, waiterFailed } from './errors.js';
 import * as events from './events.js';
 import { LockHandle } from './handle.js';
 import type { LockRequest } from './request.js';
@@ -39,6 +40,7 @@ const EAGAIN = errnoNumber('EAGAIN') ?? 11;
 const EACCES = errnoNumber('EACCES') ?? 13;
 const EROFS = errnoNumber('EROFS') ?? 30;
 const EBADF = errnoNumber('EBADF') ?? 9;
+const ENXIO = errnoNumber('ENXIO') ?? 6;
 
 /** attempt() outcomes besides a LockError. */
 export const HELD = 0;
@@ -47,7 +49,7 @@ export const BUSY_KERNEL = 2;
 type Outcome = typeof HELD | typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL | LockError;
 
 let ready: PlatformBackend | null = null;
-const id: FileId = { dev: 0, ino: 0 };
+const id: FileId = { dev: 0, ino: 0, type: 0 };
 /** Held requests granted on the fast path, not (yet) in the table. */
 const unplaced = new Set<LockRequest>();
 /** Requests in the table (given an entry, not yet detached). */
@@ -86,7 +88,9 @@ function setIdentity(req: LockRequest): void {
   req.inode = inodeFor(id.dev, id.ino);
 }
 
-function openError(req: LockRequest, errno: number): LockError {
+function openError(req: LockRequest, b: PlatformBackend, errno: number): LockError {
+  // open() of a Unix socket (or a device without a driver) says ENXIO: name what is there.
+  if (errno === ENXIO && b.pathId(req.path, id) === 0 && id.type !== S_IFREG) return notALockFile(req, id.type);
   const e = lockErrorFromErrno('open', errno, req.path, req.kind);
   if (errno === EACCES && req.kind !== 'flock' && req.exclusive) {
     return new LockError({ ...e, kind: req.kind, message: `${e.message} (an exclusive ${req.kind} lock needs write access)` });
@@ -105,21 +109,16 @@ function openFd(req: LockRequest, b: PlatformBackend, identify = true): void {
       writable = false;
     }
   }
-  if (fd < 0) throw openError(req, -fd);
+  if (fd < 0) throw openError(req, b, -fd);
+  // Into `id` (read by setIdentity): what was opened must be a regular file.
+  const rc = b.fileId(fd, id);
+  if (rc !== 0 || id.type !== S_IFREG) {
+    b.close(fd);
+    throw rc !== 0 ? lockErrorFromErrno('fstat', -rc, req.path, req.kind) : notALockFile(req, id.type);
+  }
   req.fd = fd;
   req.writable = writable;
-  if (identify) identifyFd(req, b);
-}
-
-/** Learn the identity of the request's open fd; on failure the fd is given up and a LockError thrown. */
-function identifyFd(req: LockRequest, b: PlatformBackend): void {
-  const rc = b.fileId(req.fd, id);
-  if (rc !== 0) {
-    b.close(req.fd);
-    req.fd = -1;
-    throw lockErrorFromErrno('fstat', -rc, req.path, req.kind);
-  }
-  setIdentity(req);
+  if (identify) setIdentity(req);
 }
 
 /** Put a request into its table entry (active). */
@@ -263,8 +262,8 @@ export function attempt(req: LockRequest, b: PlatformBackend): Outcome {
     }
     if (out !== BUSY_KERNEL) return out;
     // Busy, maybe behind a lock of this very process: take the full path, without a second
-    // kernel try (the kernel just said busy).
-    identifyFd(req, b);
+    // kernel try (the kernel just said busy). `id` still holds this fd's identity (openFd).
+    setIdentity(req);
     kernelBusy = true;
   }
   placeUnplaced(b);

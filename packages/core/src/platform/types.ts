@@ -35,13 +35,15 @@ export interface PlatformBackend {
 
   /**
    * Open `path` close-on-exec for locking. `write`: read-write, else read-only. `create`: create a
-   * missing file with permission bits `fileMode` (never parent directories).
+   * missing file with permission bits `fileMode` (never parent directories). Never blocks: a FIFO
+   * or device at the path must not hold the calling thread (O_NONBLOCK, O_NOCTTY on POSIX); the
+   * engine refuses anything but a regular file once fileId() says what it opened.
    * Returns the fd, or -errno.
    */
   open(path: string, write: boolean, create: boolean, fileMode: number): number;
   /** Close an fd. Returns 0 or -errno. */
   close(fd: number): number;
-  /** (device, inode) of an open fd into `out`. Returns 0 or -errno. */
+  /** (device, inode, file type) of an open fd into `out`. Returns 0 or -errno. */
   fileId(fd: number, out: FileId): number;
   /** (device, inode) of a path, following symlinks, into `out`. Returns 0 or -errno. */
   pathId(path: string, out: FileId): number;
@@ -72,7 +74,12 @@ export interface PlatformBackend {
 export interface FileId {
   dev: number;
   ino: number;
+  /** `st_mode & S_IFMT` (S_IFREG for a regular file; the same values on every platform, libuv's on Windows). */
+  type: number;
 }
+
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
 
 /**
  * `errno`: 0 granted, else the positive errno of the failed wait.
