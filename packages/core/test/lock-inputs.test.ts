@@ -116,12 +116,18 @@ function runAsNobody(source: string): { status: number | null; stdout: string; s
 
 const isRoot = process.getuid?.() === 0;
 
+/** A directory of root's that the unprivileged child can enter (and not write). */
+function dirForOthers(name: string): string {
+  const dir = tmp.file(name);
+  mkdirSync(dir);
+  chmodSync(tmp.dir, 0o755);
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
 describe('permissions (unprivileged child via setpriv)', () => {
   it.skipIf(!isRoot)('a 0600 root file: permission / EACCES from open', () => {
-    const dir = tmp.file('perm');
-    mkdirSync(dir);
-    chmodSync(tmp.dir, 0o755);
-    chmodSync(dir, 0o755);
+    const dir = dirForOthers('perm');
     const secret = `${dir}/secret.lock`;
     writeFileSync(secret, '');
     chmodSync(secret, 0o600);
@@ -183,10 +189,7 @@ describe('special files: never opened in a way that blocks, never locked', () =>
   });
 
   it.skipIf(!isRoot)('a FIFO another user may only read (read-write open refused, read-only fallback): lock, tryLock and probe answer, nothing blocks', () => {
-    const dir = tmp.file('fifo-ro');
-    mkdirSync(dir);
-    chmodSync(tmp.dir, 0o755);
-    chmodSync(dir, 0o755);
+    const dir = dirForOthers('fifo-ro');
     const fifo = `${dir}/readonly.fifo`;
     expect(spawnSync('mkfifo', ['-m', '0644', fifo]).status).toBe(0);
     const r = runAsNobody(`
