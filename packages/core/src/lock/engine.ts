@@ -5,11 +5,13 @@
  *   -> held -> release (unlock, close or park the fd, let queued requests in).
  * The uncontended path is synchronous and allocates only the request, its handle and a key.
  *
+ * Every opened fd is fstat-ed before any lock call: only a regular file is a lock file.
+ *
  * Fast path: while the table holds no request at all (nothing of this process waits or holds
  * through it, and no POSIX lock is in flight), a flock/OFD request goes straight to the kernel
- * without an fstat. Nothing in this process can conflict with it except locks the kernel itself
+ * without the table. Nothing in this process can conflict with it except locks the kernel itself
  * reports (another open file description of this process), so a grant is correct without the
- * gate; the request is kept "unplaced" (identity unknown). The first request that needs the
+ * gate; the request is kept "unplaced" (not filed under its identity). The first request that needs the
  * table (kernel busy, POSIX, instrumented, or the table is non-empty) first fstats every unplaced
  * holder's fd and files it under its (dev, ino): the table is complete whenever it is consulted.
  */

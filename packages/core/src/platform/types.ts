@@ -20,9 +20,8 @@ export interface PlatformBackend {
   /** Why a kind is missing here, when that is by design (not "not yet"). */
   readonly kindsNote?: Partial<Record<LockKind, string>>;
   /**
-   * open() already refuses what cannot be locked (a directory: EISDIR), so the engine may take the
-   * kernel lock before it identifies the file (the uncontended fast path). Windows opens
-   * directories and only the identity step refuses them, so it must not.
+   * The engine may grant an uncontended flock/OFD request without filing it in its in-process
+   * table (the fast path, engine.ts); it still fstats the fd first (regular files only).
    */
   readonly lockBeforeIdentify?: boolean;
   /**
