@@ -11,7 +11,7 @@ import { CHANNELS, configure, LockError, lock, lockStats, probe, resetConfig, tr
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
 import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, timeoutCount, type Holder, countPublishes } from './diag-support.js';
-import { CORE_DIST } from './helpers/lock-procs.js';
+import { CORE_DIST, flockTry } from './helpers/lock-procs.js';
 import { pyHolder } from './helpers/probe-procs.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
@@ -268,6 +268,42 @@ describe('foreign holders through the real engine and probe', () => {
       expect(lockStats()).toMatchObject({ held: 0, waiting: 0, queued: 0 });
       expect(timeoutCount()).toBeLessThanOrEqual(baseTimers);
     } finally {
+      c.stop();
+    }
+  });
+
+  it('report: true while a waiter thread is blocked in the kernel: no event-loop stall, the timeout fires, the wait goes on after the report', async () => {
+    const f = newFile('report');
+    // 4 s, not "until stopped": without the fix getReport() blocks this whole worker until it ends.
+    const fl = await hold(spawnHolder('flock', ['-x', f, 'sh', '-c', 'echo ready; exec sleep 4']));
+    // A started, idle waiter thread: the next wait is in flock() at once, before the snapshot.
+    await rejection(lock(f, { timeout: 100 }));
+    while (lockStats().busyWaiterThreads > 0) await sleep(10);
+    const c = collect();
+    let last = performance.now();
+    let maxGap = 0;
+    const probe = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 10);
+    try {
+      const e = await rejection(lock(f, { timeout: 800, contentionThreshold: 250, report: true }));
+      expect(e.reason).toBe('timeout');
+      expect(flockTry(f)).toBe('busy'); // rejected while the other process still holds it
+      expect(c.contended).toHaveLength(1);
+      const rep = c.contended[0]!.snapshot!.report!;
+      expect(rep.libuvHandles.length).toBeGreaterThan(0);
+      expect(rep.nativeStack.length).toBeGreaterThan(0);
+      // Paused waits take their lock call up again: this one gets the lock once the holder ends.
+      const p = lock(f, { contentionThreshold: 100, report: true });
+      while (c.contended.length < 2) await sleep(10);
+      expect(c.contended[1]!.snapshot!.report).toBeDefined();
+      await fl.stop();
+      await (await p).release();
+      expect(maxGap).toBeLessThan(1000);
+    } finally {
+      clearInterval(probe);
       c.stop();
     }
   });

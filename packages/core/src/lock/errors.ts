@@ -1,5 +1,5 @@
 /** LockErrors the engine makes itself (timeout, abort, self-deadlock, waiter failure). */
-import { classifyErrno, errnoCode, errnoNumber, LockError, type ErrorReason } from '../errors.js';
+import { classifyErrno, errnoCode, errnoNumber, invalidArgument, LockError, type ErrorReason } from '../errors.js';
 import type { RecordError } from '../record/index.js';
 import type { LockRequest } from './request.js';
 
@@ -53,6 +53,24 @@ export function deadlockError(req: LockRequest, waitedMs: number): LockError {
     `waiting for ${describe(req)} would never end: ${blockerText(req)}, ` +
     'and nothing else is pending in this process that could release it';
   return engineError(req, 'EDEADLK', 'EDEADLK', 35, 'deadlock', waitedMs, msg);
+}
+
+const FILE_TYPES: Record<number, string> = {
+  0o010000: 'a FIFO',
+  0o020000: 'a character device',
+  0o040000: 'a directory',
+  0o060000: 'a block device',
+  0o120000: 'a symbolic link',
+  0o140000: 'a socket',
+};
+
+/**
+ * The path names something other than a regular file: a FIFO, socket or device is never a lock
+ * file (its lock would be shared with every unrelated user of it), so it is refused, not locked.
+ */
+export function notALockFile(req: LockRequest, type: number): LockError {
+  const what = FILE_TYPES[type] ?? `not a regular file (type 0o${type.toString(8)})`;
+  return invalidArgument(req.api, req.path, `path is ${what}, not a regular file; a lock file must be a regular file`, req.kind);
 }
 
 export function waiterFailed(req: LockRequest, waitedMs: number, cause: unknown): LockError {
