@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import winston from 'winston';
 import { LockError, errnoNumber, lockErrorFromErrno, probe } from '@lockscope/core';
 import type { RecordHolder } from '@lockscope/core/record';
-import { attachWinston, holdersOfProbe, lockscopeFormat, type HolderResolver } from '@lockscope/winston-format';
+import { attachWinston, holdersOfProbe, lockscopeFormat, type PathHolderResolver } from '@lockscope/winston-format';
 import {
   assertValidRecord,
   cleanupTempDirs,
@@ -94,7 +94,7 @@ describe('lockscopeFormat: holders of busy errors', () => {
     try {
       let calls = 0;
       const seen: number[] = [];
-      const resolve: HolderResolver = (p, { deadlineMs }) => {
+      const resolve: PathHolderResolver = (p, { deadlineMs }) => {
         calls++;
         seen.push(deadlineMs);
         return p === path ? [holderOf(holder.pid)] : [];
@@ -126,7 +126,7 @@ describe('lockscopeFormat: holders of busy errors', () => {
 
   it('an async resolver never blocks the line: pending first, then cached (and prewarm)', async () => {
     let resolved = 0;
-    const resolve: HolderResolver = async (p) => {
+    const resolve: PathHolderResolver = async (p) => {
       await new Promise((r) => setTimeout(r, 30));
       resolved++;
       return [holderOf(process.pid, p)];
