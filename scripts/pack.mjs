@@ -2,12 +2,11 @@
 // versions, which npm pack would not). Used by scripts/check-packages.mjs and the npm-install test.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PNPM, root } from './lib/pnpm.mjs';
 
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export { root };
 export const PACKAGES = ['core', 'pino-transport', 'winston-format', 'otel'];
-const PNPM = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).packageManager;
 
 /** Packs each package into `dest`; returns [{ dir, name, tarball }]. Expects built dist/. */
 export function packAll(dest) {

@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue, Context } from '@opentelemetry/api';
-import { enrichWithHolders, invalidArgument, type HolderCache } from '@lockscope/core';
+import { enrichWithHolders, holdersForSync, invalidArgument, type HolderCache } from '@lockscope/core';
 import type { RecordHolder } from '@lockscope/core/record';
 import {
   ATTR_FILE_HOLDER_COMMANDS,
@@ -45,7 +45,7 @@ export class LockscopeHoldersSpanProcessor {
   constructor(options: HoldersSpanProcessorOptions = {}) {
     if (typeof options !== 'object' || options === null) throw invalidArgument('LockscopeHoldersSpanProcessor', undefined, 'options must be an object');
     this.#o = { cache: options.cache };
-    enrichWithHolders({}, this.#o); // validates the cache now
+    holdersForSync(null, this.#o); // validates the cache now
   }
 
   onStart(_span: unknown, _parentContext: Context): void {}

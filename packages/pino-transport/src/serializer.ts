@@ -1,4 +1,4 @@
-import { enrichWithHolders, invalidArgument, type HolderCache } from '@lockscope/core';
+import { enrichWithHolders, holdersForSync, invalidArgument, type HolderCache } from '@lockscope/core';
 import stdSerializers from 'pino-std-serializers';
 
 export interface ErrSerializerOptions {
@@ -22,7 +22,7 @@ export function lockscopeErrSerializer(options: ErrSerializerOptions = {}): (err
   if (typeof base !== 'function') throw invalidArgument(fn, undefined, 'options.serializer must be a function');
   // Validates the cache now rather than on the first busy error.
   const o = { cache: options.cache };
-  enrichWithHolders({}, o);
+  holdersForSync(null, o);
   return (err) => {
     const out = base(err);
     // A non-Error handed back unchanged is the caller's object: never mutate it.

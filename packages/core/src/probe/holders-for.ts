@@ -269,8 +269,9 @@ export function holdersForSync(error: unknown, options?: HoldersForOptions): Hol
  * a wait) is left alone: the wait's holders are the better witness. Returns `target`.
  */
 export function enrichWithHolders<T extends object>(target: T, options?: HoldersForOptions): T {
-  const cache = cacheOf('enrichWithHolders', options);
+  // Not busy-style is the hot path of every serializer: decide that first.
   if (!isBusyError(target)) return target;
+  const cache = cacheOf('enrichWithHolders', options);
   const t = target as Record<string, unknown>;
   if (Array.isArray(t.holders) && t.holders.length > 0) return target;
   const r = cache.lookup(target.path);
