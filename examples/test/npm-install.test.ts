@@ -83,6 +83,24 @@ describe('the packed packages in a scratch npm app (pino 10, winston 3, OTel 2.x
     app = scratchApp('v2', ['pino@^10.4.0', 'winston@^3.19.0', '@opentelemetry/api@~1.9.0', '@opentelemetry/instrumentation@~0.223.0', '@opentelemetry/sdk-trace@~2.12.0', '@types/node@^20.19.0']);
   }, 300_000);
 
+  it('each package ships README, LICENSE and full metadata; every source map carries its sources', () => {
+    for (const name of ['core', 'pino-transport', 'winston-format', 'otel']) {
+      const dir = join(app, 'node_modules', '@lockscope', name);
+      const files = readdirSync(dir, { recursive: true }) as string[];
+      expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json']));
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      expect(pkg).toMatchObject({ description: expect.any(String), license: 'MIT', homepage: expect.any(String), bugs: { url: expect.any(String) } });
+      expect(pkg.repository).toMatchObject({ type: 'git', directory: `packages/${name}` });
+      expect(pkg.keywords.length).toBeGreaterThan(2);
+      const maps = files.filter((f) => f.endsWith('.map'));
+      expect(maps.length).toBeGreaterThan(0);
+      for (const m of maps) {
+        const map = JSON.parse(readFileSync(join(dir, m), 'utf8'));
+        expect(map.sourcesContent?.length, m).toBe(map.sources.length);
+      }
+    }
+  });
+
   it('imports as ESM and loads with require() (Node >= 20.19)', () => {
     expect(node(app, 'esm.mjs')).toContain('esm ok');
     expect(node(app, 'cjs.cjs')).toContain('cjs ok');

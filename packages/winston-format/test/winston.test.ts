@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import winston from 'winston';
-import { LockError, errnoNumber, lockErrorFromErrno, probe } from '@lockscope/core';
+import { LockError, defaultHolderCache, errnoNumber, lockErrorFromErrno, probe } from '@lockscope/core';
 import type { RecordHolder } from '@lockscope/core/record';
 import { attachWinston, holdersOfProbe, lockscopeFormat, type PathHolderResolver } from '@lockscope/winston-format';
 import {
@@ -157,6 +157,9 @@ describe('lockscopeFormat: holders of busy errors', () => {
     try {
       await waitFor(() => readlinkFds(opener.pid!).includes(path));
       const fmt = lockscopeFormat({ holders: { budgetMs: 5000 } });
+      // holders: true shares core's cache with the other adapters; an object gets one of its own.
+      expect(lockscopeFormat({ holders: true }).holders).toBe(defaultHolderCache());
+      expect(fmt.holders).not.toBe(defaultHolderCache());
       const { logger, lines } = jsonLogger(fmt);
       logger.error('write failed', { err: busyError(path) });
       expect(lines[0]!.err.holdersStatus).toBe('pending'); // the format never waits for the probe
