@@ -122,7 +122,7 @@ describe('the packed packages in a scratch npm app (pino 10, winston 3, OTel 2.x
     expect(sh(app, 'npx', ['--offline', 'lockscope', '--version']).trim()).toBe('0.1.0');
   });
 
-  it('@opentelemetry/instrumentation 0.223 is installed once (a peer), and the acquire span names the holder', () => {
+  it('@opentelemetry/instrumentation 0.223 is installed once (a peer); the acquire span and a busy-error span name the holder', () => {
     const copies = copiesOf(app, '@opentelemetry/instrumentation');
     expect(copies).toHaveLength(1);
     expect(versionOf(copies[0]!)).toMatch(/^0\.223\./);
@@ -130,6 +130,9 @@ describe('the packed packages in a scratch npm app (pino 10, winston 3, OTel 2.x
     const span = spans.find((s: { name: string }) => s.name === 'lockscope.lock.acquire');
     expect(span.attributes['lockscope.lock.outcome']).toBe('timeout');
     expect(span.attributes['lockscope.lock.holder.pids']).toContain(holder.proc.pid);
+    const saved = spans.find((s: { name: string }) => s.name === 'save state');
+    expect(saved.attributes).toMatchObject({ 'lockscope.file.holders.status': 'cached' });
+    expect(saved.attributes['lockscope.file.holder.pids']).toContain(holder.proc.pid);
   });
 });
 
@@ -138,7 +141,7 @@ const otel3 = major > 22 || (major === 22 && minor >= 15);
 if (!otel3) console.log(`npm-install: skipping the OTel 3.x line: it needs Node >= 22.15, this is ${process.versions.node}`);
 
 describe.skipIf(!otel3)('the packed @lockscope/otel in an app on the OTel 3.x line (Node >= 22.15)', () => {
-  it('dedupes to the app\'s @opentelemetry/instrumentation 0.301 and gives the acquire span with the holder', () => {
+  it('dedupes to the app\'s @opentelemetry/instrumentation 0.301; the acquire span and a busy-error span name the holder', () => {
     const app = scratchApp('v3', ['@opentelemetry/api@~1.10.0', '@opentelemetry/instrumentation@~0.301.1', '@opentelemetry/sdk-trace@~3.1.1']);
     const copies = copiesOf(app, '@opentelemetry/instrumentation');
     expect(copies).toHaveLength(1);
@@ -146,5 +149,8 @@ describe.skipIf(!otel3)('the packed @lockscope/otel in an app on the OTel 3.x li
     const { spans } = JSON.parse(node(app, 'otel.mjs', lockFile));
     const span = spans.find((s: { name: string }) => s.name === 'lockscope.lock.acquire');
     expect(span.attributes['lockscope.lock.holder.pids']).toContain(holder.proc.pid);
+    // LockscopeHoldersSpanProcessor.onEnding on SDK 3.x.
+    const saved = spans.find((s: { name: string }) => s.name === 'save state');
+    expect(saved.attributes['lockscope.file.holder.pids']).toContain(holder.proc.pid);
   }, 300_000);
 });
