@@ -17,3 +17,16 @@ export { lock, tryLock, withLock, lockStats, LockHandle } from './lock/index.js'
 export type { LockOptions, LockMode, LockRange } from './lock/index.js';
 export { probe, listLocks, toRecordHolders, probeHolderResolver, redactArgv, REDACTED } from './probe/index.js';
 export type * from './probe/types.js';
+export {
+  holdersFor,
+  holdersForSync,
+  enrichWithHolders,
+  isBusyError,
+  defaultHolderCache,
+  HolderCache,
+  type HolderCacheOptions,
+  type PathHolderResolver,
+  type HoldersForOptions,
+  type HoldersLookup,
+  type HoldersStatus,
+} from './probe/holders-for.js';

@@ -47,8 +47,10 @@ import {
   SPAN_NAME,
   WAIT_BUCKETS_S,
 } from './semconv.js';
+import { commandOf } from './holders.js';
 
 export * from './semconv.js';
+export { LockscopeHoldersSpanProcessor, type EndingSpan, type HoldersSpanProcessorOptions } from './holders.js';
 
 const { name: PACKAGE_NAME, version: PACKAGE_VERSION } = createRequire(import.meta.url)('../package.json') as {
   name: string;
@@ -296,10 +298,6 @@ function setHolderAttributes(span: Span, record: LockscopeRecord): void {
  * semconv `process.command`: argv[0] (on Linux "the zeroth string in /proc/PID/cmdline"); the
  * record's program name only when argv is unknown.
  */
-function commandOf(h: RecordHolder): string {
-  return h.argv?.[0] || h.command || '';
-}
-
 function contentionEventAttributes(record: LockscopeRecord, withStack: boolean): Attributes {
   const a: Attributes = {};
   if (record.waitedMs != null) a[ATTR_LOCK_WAIT_DURATION] = record.waitedMs / 1000;

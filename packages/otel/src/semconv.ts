@@ -68,3 +68,11 @@ export function mechanism(kind: string | null | undefined): string {
 export function lockType(mode: string | null | undefined): string {
   return mode === 'shared' ? FILE_LOCK_TYPE_VALUE_READ : FILE_LOCK_TYPE_VALUE_WRITE;
 }
+
+/** Holders of the file behind a busy-style exception on any span (LockscopeHoldersSpanProcessor). */
+export const ATTR_FILE_HOLDERS_STATUS = 'lockscope.file.holders.status' as const;
+export const ATTR_FILE_HOLDER_PIDS = 'lockscope.file.holder.pids' as const;
+export const ATTR_FILE_HOLDER_COMMANDS = 'lockscope.file.holder.commands' as const;
+/** 'holder', 'waiter' or 'opener', one per pid. */
+export const ATTR_FILE_HOLDER_ROLES = 'lockscope.file.holder.roles' as const;
+export const ATTR_FILE_HOLDERS_COMPLETE = 'lockscope.file.holders.complete' as const;

@@ -1,3 +1,4 @@
 export { attachPino, DEFAULT_LEVELS, type AttachPinoOptions, type PinoLike } from './attach.js';
 export { describeRecord } from '@lockscope/core/record';
 export { default, type LockscopeTransportOptions } from './transport.js';
+export { lockscopeErrSerializer, type ErrSerializerOptions } from './serializer.js';

@@ -1,4 +1,4 @@
-import { invalidArgument } from '@lockscope/core';
+import { HolderCache, defaultHolderCache, invalidArgument, enrichWithHolders, type HolderCacheOptions } from '@lockscope/core';
 import {
   DEFAULT_RECORD_LEVELS,
   RECORD_SCHEMA_VERSION,
@@ -9,10 +9,9 @@ import {
   type RecordEvent,
 } from '@lockscope/core/record';
 import { format, type Format, type TransformableInfo } from 'logform';
-import { HolderCache, type HolderCacheOptions } from './holders.js';
-import { serializeError, serializeValue, type Serialized, type SerializeOptions } from './serialize.js';
+import { serializeError, serializeValue, type SerializeOptions } from './serialize.js';
 
-export { HolderCache, holdersOfProbe, type HolderCacheOptions, type HolderResolver, type HoldersLookup, type HoldersStatus } from './holders.js';
+export { HolderCache, holdersOfProbe, type HolderCacheOptions, type PathHolderResolver, type HoldersLookup, type HoldersStatus } from './holders.js';
 export { describeRecord } from '@lockscope/core/record';
 
 export interface LockscopeFormatOptions {
@@ -22,7 +21,8 @@ export interface LockscopeFormatOptions {
   depth?: number;
   /**
    * Add the holders of the path to logs whose error has a busy-style code (EBUSY, ETXTBSY,
-   * EAGAIN/EWOULDBLOCK, and EACCES/EPERM from a lock call or open). `true` for defaults.
+   * EAGAIN/EWOULDBLOCK, and EACCES/EPERM from a lock call or open: core's `isBusyError`). `true`:
+   * core's shared cache (`defaultHolderCache()`); an object: a cache of this format's own.
    */
   holders?: boolean | HolderCacheOptions;
 }
@@ -31,10 +31,6 @@ export type LockscopeFormat = Format & {
   /** The holder cache (undefined when `holders` is off). */
   readonly holders: HolderCache | undefined;
 };
-
-const BUSY = new Set(['EBUSY', 'ETXTBSY', 'EAGAIN', 'EWOULDBLOCK']);
-const BUSY_IF_LOCK_OR_OPEN = new Set(['EACCES', 'EPERM']);
-const LOCK_OR_OPEN = new Set(['flock', 'fcntl', 'lockf', 'open', 'openat']);
 
 /**
  * A logform format: serializes lockscope records and Errors (nested ones included) so `json()`
@@ -50,10 +46,7 @@ export function lockscopeFormat(options: LockscopeFormatOptions = {}): Lockscope
   if (h !== undefined && typeof h !== 'boolean' && (typeof h !== 'object' || h === null)) {
     throw invalidArgument(fn, undefined, 'options.holders must be a boolean or an object');
   }
-  if (typeof h === 'object' && h.resolve !== undefined && typeof h.resolve !== 'function') {
-    throw invalidArgument(fn, undefined, 'options.holders.resolve must be a function');
-  }
-  const cache = h ? new HolderCache(h === true ? {} : h) : undefined;
+  const cache = h === true ? defaultHolderCache() : h ? new HolderCache(h) : undefined;
 
   const transform = (info: TransformableInfo): TransformableInfo => {
     let out: TransformableInfo = info;
@@ -90,27 +83,13 @@ function copySymbols(from: object, to: object): void {
   for (const s of Object.getOwnPropertySymbols(from)) (to as Record<symbol, unknown>)[s] = (from as Record<symbol, unknown>)[s];
 }
 
-function isBusy(e: Serialized): boolean {
-  const code = e.code;
-  if (typeof code !== 'string' || typeof e.path !== 'string' || e.path === '') return false;
-  if (BUSY.has(code)) return true;
-  return BUSY_IF_LOCK_OR_OPEN.has(code) && typeof e.syscall === 'string' && LOCK_OR_OPEN.has(e.syscall);
-}
-
 /** Adds `holders` and `holdersStatus` to the busy errors of this line (the info itself, or one level down). */
 function enrich(info: TransformableInfo, cache: HolderCache): void {
-  const targets: Serialized[] = [];
-  if (isBusy(info as Serialized)) targets.push(info as Serialized);
+  const o = { cache };
+  enrichWithHolders(info, o);
   for (const k of Object.keys(info)) {
     const v = info[k];
-    if (typeof v === 'object' && v !== null && !Array.isArray(v) && isBusy(v as Serialized)) targets.push(v as Serialized);
-  }
-  for (const e of targets) {
-    // A LockError that already carries holders (from the wait) is the better witness.
-    if (Array.isArray(e.holders) && e.holders.length > 0) continue;
-    const r = cache.lookup(e.path as string);
-    e.holdersStatus = r.status;
-    if (r.holders) e.holders = r.holders;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) enrichWithHolders(v, o);
   }
 }
 
@@ -161,7 +140,7 @@ export function attachWinston(logger: WinstonLike, options: AttachWinstonOptions
   const cache = options.format?.holders;
   const child = logger.child({ lockscope: RECORD_SCHEMA_VERSION });
   return subscribeRecords((record: LockscopeRecord) => {
-    if (cache && record.holders.length > 0) cache.remember(record.path, record.holders);
+    if (cache && record.holders.length > 0) cache.remember(record.path, record.holders, record.holdersComplete ?? null);
     const level = levels[record.event];
     if (level === undefined || !logger.isLevelEnabled(level)) return;
     child.log({ level, message: describeRecord(record), [key]: record });

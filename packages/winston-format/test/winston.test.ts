@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import winston from 'winston';
-import { LockError, errnoNumber, lockErrorFromErrno, probe } from '@lockscope/core';
+import { LockError, defaultHolderCache, errnoNumber, lockErrorFromErrno, probe } from '@lockscope/core';
 import type { RecordHolder } from '@lockscope/core/record';
-import { attachWinston, holdersOfProbe, lockscopeFormat, type HolderResolver } from '@lockscope/winston-format';
+import { attachWinston, holdersOfProbe, lockscopeFormat, type PathHolderResolver } from '@lockscope/winston-format';
 import {
   assertValidRecord,
   cleanupTempDirs,
@@ -95,7 +95,7 @@ describe('lockscopeFormat: holders of busy errors', () => {
     try {
       let calls = 0;
       const seen: number[] = [];
-      const resolve: HolderResolver = (p, { deadlineMs }) => {
+      const resolve: PathHolderResolver = (p, { deadlineMs }) => {
         calls++;
         seen.push(deadlineMs);
         return p === path ? [holderOf(holder.pid)] : [];
@@ -127,7 +127,7 @@ describe('lockscopeFormat: holders of busy errors', () => {
 
   it('an async resolver never blocks the line: pending first, then cached (and prewarm)', async () => {
     let resolved = 0;
-    const resolve: HolderResolver = async (p) => {
+    const resolve: PathHolderResolver = async (p) => {
       await new Promise((r) => setTimeout(r, 30));
       resolved++;
       return [holderOf(process.pid, p)];
@@ -158,6 +158,9 @@ describe('lockscopeFormat: holders of busy errors', () => {
     try {
       await waitFor(() => readlinkFds(opener.pid!).includes(path));
       const fmt = lockscopeFormat({ holders: { budgetMs: 5000 } });
+      // holders: true shares core's cache with the other adapters; an object gets one of its own.
+      expect(lockscopeFormat({ holders: true }).holders).toBe(defaultHolderCache());
+      expect(fmt.holders).not.toBe(defaultHolderCache());
       const { logger, lines } = jsonLogger(fmt);
       logger.error('write failed', { err: busyError(path) });
       expect(lines[0]!.err.holdersStatus).toBe('pending'); // the format never waits for the probe

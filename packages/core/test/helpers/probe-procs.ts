@@ -4,7 +4,7 @@
  * the file; stop() kills exactly the processes it started (by pid).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coreForOthers } from './core-for-others.js';
@@ -241,3 +241,22 @@ export function alive(pid: number): boolean {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A copy of /bin/sleep, running: opening it for writing fails with a real ETXTBSY. Resolves once
+ * the kernel runs the copy (before that, a write open would make the exec fail instead).
+ */
+export async function runningExecutable(dir: string): Promise<Proc & { path: string }> {
+  const path = join(dir, 'busy-sleep');
+  copyFileSync('/bin/sleep', path);
+  chmodSync(path, 0o755);
+  const child = spawn(path, ['300'], { stdio: 'ignore' });
+  for (let i = 0; ; i++) {
+    try {
+      if (readlinkSync(`/proc/${child.pid}/exe`) === path) break;
+    } catch {}
+    if (i > 1000) throw new Error(`${path} did not start`);
+    await sleep(10);
+  }
+  return { pid: child.pid!, path, child, stop: () => stopChild(child) };
+}
