@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { LockscopeError } from '../errors.js';
 import { listLocks, probe } from '../probe/index.js';
 import type { ProbeDepth, ProbeOptions } from '../probe/types.js';
+import { REPORT_HELP, ReportUsageError, reportCommand } from '../report/cli.js';
 import { formatHolders, formatLocks } from './format.js';
 
 const EXIT = { found: 0, nothingFound: 1, usage: 2, partial: 3, error: 4 } as const;
@@ -12,6 +13,7 @@ const EXIT = { found: 0, nothingFound: 1, usage: 2, partial: 3, error: 4 } as co
 const HELP = `Usage:
   lockscope holders <path> [options]   who holds a lock on <path>, and who has it open
   lockscope locks [options]            every lock on this host, with its holders and file
+  lockscope report <file...> [options] post-incident timeline from lockscope logs (report --help)
 
 Options:
   --json               machine-readable output (the probe result as JSON)
@@ -50,7 +52,22 @@ interface Io {
   err: (s: string) => void;
 }
 
+async function report(argv: string[], io: Io): Promise<number> {
+  try {
+    return await reportCommand(argv, io);
+  } catch (e) {
+    if (e instanceof ReportUsageError) {
+      io.err(`lockscope report: ${e.message}\n\n${REPORT_HELP}`);
+      return EXIT.usage;
+    }
+    io.err(e instanceof LockscopeError ? `lockscope: ${e.message}` : `lockscope: ${(e as Error)?.stack ?? String(e)}`);
+    return EXIT.error;
+  }
+}
+
 async function main(argv: string[], io: Io): Promise<number> {
+  // report has options of its own (docs/cli.md#report).
+  if (argv[0] === 'report') return report(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({
