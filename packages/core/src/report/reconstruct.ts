@@ -3,6 +3,7 @@
  * time), open waits and holds matched by waitId/holdId, and the bars of a timeline (at most
  * `maxBars` per process). Memory grows with the number of processes and paths, not of records.
  */
+import { commandLine } from '../cli/quote.js';
 import type { LockscopeRecord, RecordHolder } from '../record/index.js';
 import type { Bar, Concern, HolderRef, OutsideHold, PathStats, Proc, SnapshotSummary } from './model.js';
 
@@ -35,24 +36,8 @@ interface OpenHold {
 
 const clip = (s: unknown): string | null => (typeof s === 'string' ? (s.length > MAX_STACK_CHARS ? `${s.slice(0, MAX_STACK_CHARS)}\n...` : s) : null);
 
-/**
- * Shell-style quoting of one argument when it has spaces or shell metacharacters; control
- * characters (a newline in `python -c '...'`) use $'...' so one command stays on one line.
- */
-export function quoteArg(a: string): string {
-  if (a === '') return "''";
-  if (/^[\w@%+=:,./[\]-]+$/.test(a)) return a;
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(a)) {
-    const body = a.replace(/[\\']/g, '\\$&').replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-    return `$'${body}'`;
-  }
-  return `'${a.replace(/'/g, `'\\''`)}'`;
-}
-
 export function commandOf(h: Pick<RecordHolder, 'argv' | 'command'>): string | null {
-  if (Array.isArray(h.argv) && h.argv.length > 0) return h.argv.map(quoteArg).join(' ');
-  return typeof h.command === 'string' ? h.command : null;
+  return commandLine(Array.isArray(h.argv) ? h.argv : null, typeof h.command === 'string' ? h.command : null);
 }
 
 function snapshotSummary(s: LockscopeRecord['snapshot']): SnapshotSummary | null {
