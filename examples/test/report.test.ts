@@ -143,14 +143,14 @@ describe('lockscope report on the logs of real contending processes (python hold
           colours.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
           if (d[i]! < 200 || d[i + 1]! < 200 || d[i + 2]! < 200) ink++;
         }
-        // The orange of wait bars and the blue of holds are there.
+        // The orange of wait bars and the purple of the hold seen from outside (python) are there.
         const has = (r: number, gg: number, b: number) => colours.has((r << 16) | (gg << 8) | b);
-        return { colours: colours.size, ink: ink / (d.length / 4), orange: has(0xf9, 0x73, 0x16), blue: has(0x3b, 0x82, 0xf6) };
+        return { colours: colours.size, ink: ink / (d.length / 4), orange: has(0xf9, 0x73, 0x16), purple: has(0x8b, 0x5c, 0xf6) };
       }, png.toString('base64'));
       expect(stats.colours).toBeGreaterThan(20);
       expect(stats.ink).toBeGreaterThan(0.01);
       expect(stats.orange).toBe(true);
-      expect(stats.blue).toBe(true);
+      expect(stats.purple).toBe(true);
     } finally {
       await ctx.close();
       rmSync(userDataDir, { recursive: true, force: true });

@@ -197,6 +197,11 @@ async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
+// `lockscope report ... | head`: a closed pipe ends the output, not in an EPIPE stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`lockscope: cannot write output: ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? (process.exitCode ?? 0) : EXIT.error);
+});
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const err = (s: string): void => void process.stderr.write(`${s}\n`);
 

@@ -19,6 +19,17 @@ export interface Extracted {
 
 const EVENTS = new Set<string>(RECORD_EVENTS);
 
+// Records come in bursts within one millisecond (acquired, released): parse each time string once.
+let lastTime = '';
+let lastT = NaN;
+function timeOf(s: string): number {
+  if (s !== lastTime) {
+    lastTime = s;
+    lastT = Date.parse(s);
+  }
+  return lastT;
+}
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -52,7 +63,7 @@ export function extract(line: string): Extracted | SkipReason {
   if (r.schemaVersion !== 1) return 'unknown-version';
   if (typeof r.event !== 'string' || !EVENTS.has(r.event)) return 'invalid';
   if (typeof r.path !== 'string' || typeof r.time !== 'string' || !Number.isInteger(r.pid)) return 'invalid';
-  const t = Date.parse(r.time);
+  const t = timeOf(r.time);
   if (!Number.isFinite(t)) return 'invalid';
   if (!Array.isArray(r.holders)) r.holders = [];
   return { record: r as unknown as LockscopeRecord, t, hostHint: typeof v.hostname === 'string' ? v.hostname : null };

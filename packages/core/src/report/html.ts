@@ -14,7 +14,7 @@ const LANE_H = 26;
 const TOP = 30;
 
 /** Lane names fit the label column (the <title> has the whole command). */
-const fit = (s: string): string => (s.length > 42 ? `${s.slice(0, 41)}…` : s);
+const fit = (s: string): string => (s.length > 34 ? `${s.slice(0, 33)}…` : s);
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON inside <script>: nothing in it may close the element. */
 const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -48,7 +48,7 @@ export function reportHtml(d: ReportData): string {
     svg.push(
       `<g class="lane" id="lane-${i}" data-host="${esc(p.host ?? '')}" data-pid="${p.pid}" data-command="${esc(p.command ?? '')}" data-lockscope="${p.lockscope}">` +
         `<title>${esc(who(p, Infinity))}</title><rect class="lane-bg" x="0" y="${y}" width="${LABEL_W + PLOT_W}" height="${LANE_H}"/>` +
-        `<text x="6" y="${y + 17}">${esc(fit(`${who(p, 24)}${p.barsDropped ? ` +${p.barsDropped} more` : ''}`))}</text>`,
+        `<text x="6" y="${y + 17}">${esc(`${fit(who(p, 24))}${p.barsDropped ? ` +${p.barsDropped} more` : ''}`)}</text>`,
     );
     for (const b of p.bars) {
       const bx = x(b.from);

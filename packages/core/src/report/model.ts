@@ -25,6 +25,31 @@ export interface Proc {
   barsDropped: number;
   /** Per path: the acquire stack its holder card showed (bounded). */
   stacks: Map<string, string>;
+  /** Host, or the input's scope when the records name no host (then pids of two inputs stay apart). */
+  hostKey: string;
+  /** Index and score of the least telling bar kept, so a full lane costs one comparison per bar. */
+  minBar: number;
+  minScore: number;
+  /** Open waits and holds by waitId / holdId (reconstruction state, not output). */
+  openWaits: Map<number, OpenWait>;
+  openHolds: Map<number, OpenHold>;
+}
+
+/** A hold in progress: light, since most holds never make it into the timeline. */
+export interface OpenHold {
+  path: string;
+  from: number;
+  to: number;
+  label: string | null;
+  mode: string | null;
+  lockKind: string | null;
+  heldTooLong: boolean;
+}
+
+export interface OpenWait {
+  bar: Bar;
+  dev: number | null;
+  ino: number | null;
 }
 
 export interface HolderRef {

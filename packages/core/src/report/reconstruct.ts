@@ -5,17 +5,17 @@
  */
 import { commandLine } from '../cli/quote.js';
 import type { LockscopeRecord, RecordHolder } from '../record/index.js';
-import type { Bar, Concern, HolderRef, OutsideHold, PathStats, Proc, SnapshotSummary } from './model.js';
+import type { Bar, Concern, HolderRef, OpenHold, OpenWait, OutsideHold, PathStats, Proc, SnapshotSummary } from './model.js';
 
 export interface ReconstructOptions {
   maxBars: number;
-  /** Open waits/holds remembered at most (a process that died mid-wait leaves one open forever). */
+  /** Open waits/holds remembered at most per process (one that died mid-wait leaves one open forever). */
   maxOpen: number;
   /** Leaked / held-too-long entries listed at most (the rest are counted). */
   maxConcerns: number;
 }
 
-export const DEFAULT_RECONSTRUCT: ReconstructOptions = { maxBars: 60, maxOpen: 100_000, maxConcerns: 200 };
+export const DEFAULT_RECONSTRUCT: ReconstructOptions = { maxBars: 60, maxOpen: 10_000, maxConcerns: 200 };
 const MAX_PATH_HOLDERS = 20;
 const MAX_STACK_CHARS = 4000;
 const MAX_LABELS = 5;
@@ -23,17 +23,18 @@ const MAX_STACKS_PER_PROC = 16;
 const MAX_OUTSIDE = 10_000;
 const FAILED = new Set(['timeout', 'aborted', 'error', 'leaked']);
 
-interface OpenWait {
-  proc: Proc;
-  bar: Bar;
-  dev: number | null;
-  ino: number | null;
-}
-interface OpenHold {
-  proc: Proc;
-  bar: Bar;
-}
 
+const scoreOf = (outcome: string, heldTooLong: boolean, ms: number): number => (heldTooLong || FAILED.has(outcome) ? 1e15 : 0) + ms;
+const score = (b: Bar): number => scoreOf(b.outcome, b.heldTooLong, b.to - b.from);
+const openHold = (r: LockscopeRecord, from: number, to: number): OpenHold => ({
+  path: r.path,
+  from,
+  to,
+  label: r.label ?? null,
+  mode: r.mode ?? null,
+  lockKind: r.kind ?? null,
+  heldTooLong: false,
+});
 const clip = (s: unknown): string | null => (typeof s === 'string' ? (s.length > MAX_STACK_CHARS ? `${s.slice(0, MAX_STACK_CHARS)}\n...` : s) : null);
 
 export function commandOf(h: Pick<RecordHolder, 'argv' | 'command'>): string | null {
@@ -61,30 +62,38 @@ export class Reconstructor {
   unmatched = 0;
   first = Infinity;
   last = -Infinity;
-  readonly #waits = new Map<string, OpenWait>();
-  readonly #holds = new Map<string, OpenHold>();
+  readonly #byPid = new Map<number, Proc[]>();
   #bars = 0;
-  /** First process per host|boot|pid, for records and holders that lack a start time. */
-  readonly #byBase = new Map<string, Proc>();
   readonly #o: ReconstructOptions;
 
   constructor(o: Partial<ReconstructOptions> = {}) {
     this.#o = { ...DEFAULT_RECONSTRUCT, ...o };
   }
 
-  /** The process, found by host/boot/pid; start time tells apart a reused pid when both sides know it. */
+  /**
+   * The process, found by host/boot/pid; start time tells apart a reused pid when both sides know
+   * it (a missing boot id or start time, from older records or an unreadable holder, matches any).
+   */
   proc(host: string | null, bootId: string | null, pid: number, startTime: number | null, scope: string): Proc {
-    const base = `${host ?? scope}|${bootId ?? ''}|${pid}`;
-    const exact = this.procs.get(`${base}|${startTime ?? ''}`);
-    if (exact) return exact;
-    if (startTime !== null) {
-      const loose = this.procs.get(`${base}|`);
-      if (loose) return loose;
+    const hostKey = host ?? scope;
+    let list = this.#byPid.get(pid);
+    if (list) {
+      let loose: Proc | undefined;
+      for (const p of list) {
+        if (p.hostKey !== hostKey || (p.bootId !== bootId && p.bootId !== null && bootId !== null)) continue;
+        if (p.startTime === startTime && p.bootId === bootId) return p;
+        if (p.startTime === null || startTime === null || p.startTime === startTime) loose ??= p;
+      }
+      if (loose) {
+        loose.startTime ??= startTime;
+        loose.bootId ??= bootId;
+        return loose;
+      }
     } else {
-      const any = this.#byBase.get(base);
-      if (any) return any;
+      list = [];
+      this.#byPid.set(pid, list);
     }
-    const id = `${base}|${startTime ?? ''}`;
+    const id = `${hostKey}|${bootId ?? ''}|${pid}|${startTime ?? ''}|${this.procs.size}`;
     const p: Proc = {
       id,
       host,
@@ -102,9 +111,14 @@ export class Reconstructor {
       bars: [],
       barsDropped: 0,
       stacks: new Map(),
+      hostKey,
+      minBar: -1,
+      minScore: Infinity,
+      openWaits: new Map(),
+      openHolds: new Map(),
     };
     this.procs.set(id, p);
-    if (!this.#byBase.has(base)) this.#byBase.set(base, p);
+    list.push(p);
     return p;
   }
 
@@ -118,14 +132,14 @@ export class Reconstructor {
     return s;
   }
 
-  #bar(kind: Bar['kind'], r: LockscopeRecord, proc: Proc, from: number, to: number): Bar {
+  #waitBar(r: LockscopeRecord, from: number, to: number): Bar {
     return {
       id: `b${++this.#bars}`,
-      kind,
+      kind: 'wait',
       path: r.path,
       from,
       to,
-      outcome: kind === 'wait' ? 'unfinished' : 'open',
+      outcome: 'unfinished',
       label: r.label ?? null,
       mode: r.mode ?? null,
       lockKind: r.kind ?? null,
@@ -135,7 +149,7 @@ export class Reconstructor {
       code: null,
       errno: null,
       message: null,
-      stack: kind === 'wait' ? clip(r.snapshot?.stack) : (proc.stacks.get(r.path) ?? null),
+      stack: clip(r.snapshot?.stack),
       holders: [],
       holdersComplete: null,
       snapshot: null,
@@ -144,15 +158,27 @@ export class Reconstructor {
 
   /** Keeps the bar if it is among the proc's `maxBars` most telling (failures first, then longest). */
   #keep(proc: Proc, bar: Bar): void {
-    const score = (b: Bar): number => (FAILED.has(b.outcome) || b.heldTooLong ? 1e15 : 0) + (b.to - b.from);
-    if (proc.bars.length < this.#o.maxBars) {
-      proc.bars.push(bar);
+    const bars = proc.bars;
+    if (bars.length < this.#o.maxBars) {
+      bars.push(bar);
+      if (bars.length === this.#o.maxBars) this.#rescan(proc);
       return;
     }
-    let min = 0;
-    for (let i = 1; i < proc.bars.length; i++) if (score(proc.bars[i]!) < score(proc.bars[min]!)) min = i;
     proc.barsDropped++;
-    if (score(bar) > score(proc.bars[min]!)) proc.bars[min] = bar;
+    if (score(bar) <= proc.minScore) return;
+    bars[proc.minBar] = bar;
+    this.#rescan(proc);
+  }
+
+  #rescan(proc: Proc): void {
+    proc.minScore = Infinity;
+    for (let i = 0; i < proc.bars.length; i++) {
+      const s = score(proc.bars[i]!);
+      if (s < proc.minScore) {
+        proc.minScore = s;
+        proc.minBar = i;
+      }
+    }
   }
 
   #holderRefs(r: LockscopeRecord, waiter: Proc, t: number, scope: string): HolderRef[] {
@@ -189,7 +215,7 @@ export class Reconstructor {
     if (label && p.labels.length < MAX_LABELS && !p.labels.includes(label)) p.labels.push(label);
   }
 
-  #bound<T>(m: Map<string, T>, k: string, v: T): void {
+  #bound<T>(m: Map<number, T>, k: number, v: T): void {
     m.set(k, v);
     if (m.size > this.#o.maxOpen) {
       m.delete(m.keys().next().value!);
@@ -211,32 +237,34 @@ export class Reconstructor {
     p.lockscope = true;
     p.records++;
     this.#label(p, r.label);
-    const wk = r.waitId == null ? null : `${p.id}#${r.waitId}`;
-    const hk = r.holdId == null ? null : `${p.id}#${r.holdId}`;
+    const wk = typeof r.waitId === 'number' ? r.waitId : null;
+    const hk = typeof r.holdId === 'number' ? r.holdId : null;
+    const waits = p.openWaits;
+    const holds = p.openHolds;
     switch (r.event) {
       case 'contended': {
         if (wk === null) return;
-        const w = this.#waits.get(wk);
+        const w = waits.get(wk);
         const holders = this.#holderRefs(r, p, t, scope);
         if (w) {
           if (holders.length > 0) w.bar.holders = holders;
           return;
         }
-        const bar = this.#bar('wait', r, p, t - (r.waitedMs ?? 0), t);
+        const bar = this.#waitBar(r, t - (r.waitedMs ?? 0), t);
         bar.holders = holders;
         bar.holdersComplete = r.holdersComplete ?? null;
         bar.snapshot = snapshotSummary(r.snapshot);
-        this.#bound(this.#waits, wk, { proc: p, bar, dev: r.dev ?? null, ino: r.ino ?? null });
+        this.#bound(waits, wk, { bar, dev: r.dev ?? null, ino: r.ino ?? null });
         return;
       }
       case 'acquired':
       case 'timeout':
       case 'aborted':
       case 'error': {
-        const open = wk === null ? undefined : this.#waits.get(wk);
-        if (open) this.#waits.delete(wk!);
+        const open = wk === null ? undefined : waits.get(wk);
+        if (open) waits.delete(wk!);
         if (open || r.event !== 'acquired') {
-          const bar = open?.bar ?? this.#bar('wait', r, p, t - (r.waitedMs ?? 0), t);
+          const bar = open?.bar ?? this.#waitBar(r, t - (r.waitedMs ?? 0), t);
           if (!open) {
             bar.holders = this.#holderRefs(r, p, t, scope);
             bar.holdersComplete = r.holdersComplete ?? null;
@@ -254,35 +282,30 @@ export class Reconstructor {
           }
           this.#wait(p, r.dev ?? null, r.ino ?? null, bar);
         }
-        if (r.event === 'acquired' && hk !== null) {
-          const bar = this.#bar('hold', r, p, t, t);
-          this.#bound(this.#holds, hk, { proc: p, bar });
-        }
+        if (r.event === 'acquired' && hk !== null) this.#bound(holds, hk, openHold(r, t, t));
         return;
       }
       case 'held-too-long': {
         this.#concern('held-too-long', p, r, t);
-        const h = hk === null ? undefined : this.#holds.get(hk);
+        const h = hk === null ? undefined : holds.get(hk);
         if (h) {
-          h.bar.heldTooLong = true;
-          h.bar.to = t;
+          h.heldTooLong = true;
+          h.to = t;
         } else if (hk !== null) {
-          const bar = this.#bar('hold', r, p, t - (r.heldMs ?? 0), t);
-          bar.heldTooLong = true;
-          this.#bound(this.#holds, hk, { proc: p, bar });
+          const o = openHold(r, t - (r.heldMs ?? 0), t);
+          o.heldTooLong = true;
+          this.#bound(holds, hk, o);
         }
         return;
       }
       case 'released':
       case 'leaked': {
         if (r.event === 'leaked') this.#concern('leaked', p, r, t);
-        const h = hk === null ? undefined : this.#holds.get(hk);
-        if (h) this.#holds.delete(hk!);
-        const bar = h?.bar ?? this.#bar('hold', r, p, t - (r.heldMs ?? 0), t);
-        bar.to = t;
-        bar.outcome = r.event;
-        bar.heldMs = r.heldMs ?? t - bar.from;
-        this.#hold(p, bar);
+        const h = hk === null ? undefined : holds.get(hk);
+        if (h) holds.delete(hk!);
+        const o = h ?? openHold(r, t - (r.heldMs ?? 0), t);
+        o.to = t;
+        this.#hold(p, o, r.event, r.heldMs ?? t - o.from);
         return;
       }
       default:
@@ -309,54 +332,70 @@ export class Reconstructor {
     this.#keep(p, bar);
   }
 
-  #hold(p: Proc, bar: Bar): void {
+  #hold(p: Proc, o: OpenHold, outcome: Bar['outcome'], ms: number): void {
     p.holds++;
-    const ms = bar.heldMs ?? bar.to - bar.from;
     p.heldMs += ms;
-    if (!bar.stack) bar.stack = p.stacks.get(bar.path) ?? null;
-    if (!p.longestHold || ms > p.longestHold.ms) p.longestHold = { ms, path: bar.path, label: bar.label, stack: bar.stack, from: bar.from };
+    const stack = (): string | null => p.stacks.get(o.path) ?? null;
+    if (!p.longestHold || ms > p.longestHold.ms) p.longestHold = { ms, path: o.path, label: o.label, stack: stack(), from: o.from };
+    // Build a bar only when the lane would keep it.
+    if (p.bars.length >= this.#o.maxBars && scoreOf(outcome, o.heldTooLong, o.to - o.from) <= p.minScore) {
+      p.barsDropped++;
+      return;
+    }
+    const bar: Bar = {
+      id: `b${++this.#bars}`,
+      kind: 'hold',
+      path: o.path,
+      from: o.from,
+      to: o.to,
+      outcome,
+      label: o.label,
+      mode: o.mode,
+      lockKind: o.lockKind,
+      waitedMs: null,
+      heldMs: ms,
+      heldTooLong: o.heldTooLong,
+      code: null,
+      errno: null,
+      message: null,
+      stack: stack(),
+      holders: [],
+      holdersComplete: null,
+      snapshot: null,
+    };
     this.#keep(p, bar);
   }
 
   /** Closes what the logs left open: waits never answered, holds never released (still held, or the process died). */
   finish(): void {
-    for (const { proc, bar, dev, ino } of this.#waits.values()) {
-      bar.waitedMs = bar.to - bar.from;
-      this.#wait(proc, dev, ino, bar);
+    this.#closeOpen();
+    // A holder card seen after the hold ended (another file, read later) still says where it was taken.
+    for (const p of this.procs.values()) {
+      if (p.stacks.size === 0) continue;
+      if (p.longestHold && !p.longestHold.stack) p.longestHold.stack = p.stacks.get(p.longestHold.path) ?? null;
+      for (const b of p.bars) if (b.kind === 'hold' && !b.stack) b.stack = p.stacks.get(b.path) ?? null;
     }
-    this.#waits.clear();
-    for (const { proc, bar } of this.#holds.values()) {
-      bar.to = Math.max(bar.to, this.last);
-      bar.heldMs = bar.to - bar.from;
-      this.#hold(proc, bar);
+  }
+
+  #closeOpen(): void {
+    for (const proc of this.procs.values()) {
+      for (const { bar, dev, ino } of proc.openWaits.values()) {
+        bar.waitedMs = bar.to - bar.from;
+        this.#wait(proc, dev, ino, bar);
+      }
+      proc.openWaits.clear();
+      for (const o of proc.openHolds.values()) {
+        o.to = Math.max(o.to, this.last);
+        this.#hold(proc, o, 'open', o.to - o.from);
+      }
+      proc.openHolds.clear();
     }
-    this.#holds.clear();
     // Holds seen only from outside: processes that never wrote a record (flock(1), python...).
     for (const o of this.outside.values()) {
       const p = this.procs.get(o.proc)!;
       if (p.lockscope) continue;
-      const bar: Bar = {
-        id: `b${++this.#bars}`,
-        kind: 'hold',
-        path: o.path,
-        from: o.from,
-        to: o.to,
-        outcome: 'seen',
-        label: p.labels[0] ?? null,
-        mode: null,
-        lockKind: null,
-        waitedMs: null,
-        heldMs: o.to - o.from,
-        heldTooLong: false,
-        code: null,
-        errno: null,
-        message: null,
-        stack: p.stacks.get(o.path) ?? null,
-        holders: [],
-        holdersComplete: null,
-        snapshot: null,
-      };
-      this.#hold(p, bar);
+      const h: OpenHold = { path: o.path, from: o.from, to: o.to, label: p.labels[0] ?? null, mode: null, lockKind: null, heldTooLong: false };
+      this.#hold(p, h, 'seen', o.to - o.from);
     }
   }
 }
