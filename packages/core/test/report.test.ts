@@ -150,6 +150,23 @@ describe('lockscope report: bad input is skipped and counted, never a crash', ()
     expect(j.skipped).toBe(9);
   });
 
+  it('records of the right shape with wrong insides (types a writer never produces) are read without a crash', () => {
+    const weird = [
+      JSON.stringify({ ...rec('contended', A, T0, { waitId: 1, waitedMs: 100 }), label: 5, snapshot: 'y', holders: [5, { pid: 'x' }, { ...holderOf(9, 'soon' as never), argv: [1, 2], card: 'x', lockKind: 7 }] }),
+      JSON.stringify({ ...rec('timeout', A, T0 + 200, { waitId: 1 }), waitedMs: 'long', error: 'boom' }),
+      JSON.stringify({ ...rec('released', A, T0 + 300), holdId: 1.5, heldMs: -Infinity }),
+    ];
+    const f = file(weird);
+    const html = join(dir, 'weird.html');
+    const r = report([f, '--html', html]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const { j } = json([f]);
+    expect(j.records).toBe(3);
+    expect(j.paths[0]).toMatchObject({ waits: 1, timeouts: 1 });
+    expect(j.paths[0].holders).toEqual([expect.objectContaining({ pid: 9, command: '[flock]' })]); // argv unusable: the kernel's name
+  });
+
   it('a truncated .gz keeps what it gave and says so; gzip on stdin is recognized by its bytes', () => {
     const lines = Array.from({ length: 2000 }, (_, i) => hold(A, i + 1, T0 + i * 100, 10)).flat();
     const gz = gzipSync(`${lines.join('\n')}\n`);

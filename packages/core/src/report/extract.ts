@@ -65,6 +65,12 @@ export function extract(line: string): Extracted | SkipReason {
   if (typeof r.path !== 'string' || typeof r.time !== 'string' || !Number.isInteger(r.pid)) return 'invalid';
   const t = timeOf(r.time);
   if (!Number.isFinite(t)) return 'invalid';
+  // Fields the reader uses, held to their types: a hand-edited or foreign line must not crash it.
   if (!Array.isArray(r.holders)) r.holders = [];
+  else if (!r.holders.every(isObj)) r.holders = r.holders.filter(isObj);
+  for (const k of ['label', 'host', 'bootId', 'kind', 'mode'] as const) if (r[k] != null && typeof r[k] !== 'string') r[k] = null;
+  for (const k of ['waitedMs', 'heldMs', 'startTime', 'dev', 'ino'] as const) if (r[k] != null && !Number.isFinite(r[k])) r[k] = null;
+  for (const k of ['waitId', 'holdId'] as const) if (r[k] != null && !Number.isInteger(r[k])) r[k] = null;
+  if (!isObj(r.snapshot)) r.snapshot = null;
   return { record: r as unknown as LockscopeRecord, t, hostHint: typeof v.hostname === 'string' ? v.hostname : null };
 }

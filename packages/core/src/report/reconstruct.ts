@@ -23,7 +23,6 @@ const MAX_STACKS_PER_PROC = 16;
 const MAX_OUTSIDE = 10_000;
 const FAILED = new Set(['timeout', 'aborted', 'error', 'leaked']);
 
-
 const scoreOf = (outcome: string, heldTooLong: boolean, ms: number): number => (heldTooLong || FAILED.has(outcome) ? 1e15 : 0) + ms;
 const score = (b: Bar): number => scoreOf(b.outcome, b.heldTooLong, b.to - b.from);
 const openHold = (r: LockscopeRecord, from: number, to: number): OpenHold => ({
@@ -35,10 +34,12 @@ const openHold = (r: LockscopeRecord, from: number, to: number): OpenHold => ({
   lockKind: r.kind ?? null,
   heldTooLong: false,
 });
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const clip = (s: unknown): string | null => (typeof s === 'string' ? (s.length > MAX_STACK_CHARS ? `${s.slice(0, MAX_STACK_CHARS)}\n...` : s) : null);
 
 export function commandOf(h: Pick<RecordHolder, 'argv' | 'command'>): string | null {
-  return commandLine(Array.isArray(h.argv) ? h.argv : null, typeof h.command === 'string' ? h.command : null);
+  const argv = Array.isArray(h.argv) && h.argv.every((a) => typeof a === 'string') ? h.argv : null;
+  return commandLine(argv, typeof h.command === 'string' ? h.command : null);
 }
 
 function snapshotSummary(s: LockscopeRecord['snapshot']): SnapshotSummary | null {
@@ -191,10 +192,11 @@ export class Reconstructor {
       if (command && !hp.command) hp.command = command;
       const card = h.card && typeof h.card === 'object' ? h.card : null;
       const stack = clip(card?.stack);
-      if (card?.label) this.#label(hp, card.label);
+      const label = typeof card?.label === 'string' ? card.label : null;
+      if (label) this.#label(hp, label);
       if (stack && hp.stacks.size < MAX_STACKS_PER_PROC && !hp.stacks.has(r.path)) hp.stacks.set(r.path, stack);
       const acquiredAt = typeof card?.acquiredAt === 'number' ? card.acquiredAt : null;
-      out.push({ proc: hp.id, pid: h.pid, command, label: card?.label ?? null, stack, lockKind: h.lockKind ?? null, lockMode: h.lockMode ?? null, acquiredAt });
+      out.push({ proc: hp.id, pid: h.pid, command, label, stack, lockKind: str(h.lockKind), lockMode: str(h.lockMode), acquiredAt });
       this.#seenHolding(hp, r.path, acquiredAt !== null && acquiredAt < t ? acquiredAt : t, t);
     }
     return out;
@@ -275,10 +277,10 @@ export class Reconstructor {
           bar.to = t;
           bar.outcome = r.event;
           bar.waitedMs = r.waitedMs ?? bar.to - bar.from;
-          if (r.error) {
-            bar.code = r.error.code ?? null;
+          if (r.error && typeof r.error === 'object') {
+            bar.code = str(r.error.code);
             bar.errno = typeof r.error.errno === 'number' ? r.error.errno : null;
-            bar.message = r.error.message ?? null;
+            bar.message = str(r.error.message);
           }
           this.#wait(p, r.dev ?? null, r.ino ?? null, bar);
         }

@@ -88,7 +88,14 @@ export async function runReport(
             out.filtered++;
             return;
           }
-          r.add(x.record, x.t, x.hostHint, scope);
+          try {
+            r.add(x.record, x.t, x.hostHint, scope);
+          } catch {
+            // A record of the right shape with wrong insides: skipped, never a crash.
+            s.records--;
+            out.records--;
+            skip('invalid');
+          }
         },
         oversized: () => {
           s.lines++;
