@@ -21,7 +21,7 @@ Options:
   -o, --output <list>  columns to print (+LIST appends to the default), see below
       --output-all     print every column
   -n, --noheadings     no headings
-  -r, --raw            raw output: one space between columns, blanks escaped as \x20
+  -r, --raw            raw output: one space between columns, blanks escaped as \\x20
   -u, --notruncate     never cut COMMAND or PATH (by default they are cut to fit the
                        terminal width, or $COLUMNS when set; never when piped)
   -p, --pid <pid>      only rows of this process
@@ -39,7 +39,7 @@ Exit codes:
   1  not held: no lock in the kernel's lock table (complete even when some processes cannot
      be read) and no opener seen; the output says when the opener scan was partial
   2  usage error
-  3  cannot tell: the time budget cut the scan before nothing could be ruled out
+  3  cannot tell: the time budget ran out with nothing found
      (or --strict and any part of the view was partial)
   4  error (path missing, is a directory, unsupported platform, ...)
 
