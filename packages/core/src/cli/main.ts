@@ -6,7 +6,8 @@ import { LockscopeError } from '../errors.js';
 import { listLocks, probe } from '../probe/index.js';
 import type { ListLocksResult, ProbeDepth, ProbeOptions } from '../probe/types.js';
 import { REPORT_HELP, ReportUsageError, reportCommand } from '../report/cli.js';
-import { columnsHelp, DEFAULT_FORMAT, formatHolders, formatLocks, HOLDERS_DEFAULT, lockColumns, lockJson, LOCKS_DEFAULT, type FormatOptions, type Formatted } from './format.js';
+import type { Column } from './columns.js';
+import { columnsHelp, DEFAULT_FORMAT, formatHolders, formatLocks, HOLDERS_DEFAULT, lockColumns, lockJson, LOCKS_DEFAULT, type FormatOptions, type Formatted, type LockRow } from './format.js';
 
 const EXIT = { found: 0, nothingFound: 1, usage: 2, partial: 3, error: 4 } as const;
 
@@ -148,9 +149,12 @@ async function main(argv: string[], io: Io): Promise<number> {
       fmt.pid = Number(v.pid);
     }
     const lslocksJson = v.json && (v.output !== undefined || v['output-all'] === true);
-    const print = (r: ListLocksResult, text: () => Formatted, defaults: string[]): void => {
+    const columns = (defaults: readonly string[]): Column<LockRow>[] => {
       const cols = lockColumns(fmt, defaults);
       if (typeof cols === 'string') throw new UsageError(cols);
+      return cols;
+    };
+    const print = (r: ListLocksResult, cols: Column<LockRow>[], text: () => Formatted): void => {
       if (lslocksJson) return io.out(lockJson(r.locks, cols, fmt));
       if (v.json) return io.out(JSON.stringify(r, null, 2));
       const f = text();
@@ -168,18 +172,16 @@ async function main(argv: string[], io: Io): Promise<number> {
     const lockPids = (r: ListLocksResult): number[] => r.locks.flatMap((l) => (l.holders.length === 0 && fmt.pid === undefined ? [0] : [...l.holders, ...l.waiters].map((x) => x.pid)));
     if (cmd === 'holders') {
       if (rest.length !== 1) throw new UsageError('holders takes exactly one path');
-      const cols = lockColumns(fmt, HOLDERS_DEFAULT);
-      if (typeof cols === 'string') throw new UsageError(cols);
+      const cols = columns(HOLDERS_DEFAULT);
       const r = await probe(rest[0]!, opts);
-      print(r, () => formatHolders(r, cols, fmt), HOLDERS_DEFAULT);
+      print(r, cols, () => formatHolders(r, cols, fmt));
       return exit(r, mine(lockPids(r)) || mine((r.openers ?? []).map((o) => o.pid)));
     }
     if (cmd === 'locks') {
       if (rest.length !== 0) throw new UsageError('locks takes no arguments');
-      const cols = lockColumns(fmt, LOCKS_DEFAULT);
-      if (typeof cols === 'string') throw new UsageError(cols);
+      const cols = columns(LOCKS_DEFAULT);
       const r = await listLocks(opts);
-      print(r, () => formatLocks(r, cols, fmt), LOCKS_DEFAULT);
+      print(r, cols, () => formatLocks(r, cols, fmt));
       return exit(r, mine(lockPids(r)));
     }
     throw new UsageError(cmd === undefined ? 'missing command' : `unknown command '${cmd}'`);
