@@ -66,11 +66,21 @@ export function extract(line: string): Extracted | SkipReason {
   const t = timeOf(r.time);
   if (!Number.isFinite(t)) return 'invalid';
   // Fields the reader uses, held to their types: a hand-edited or foreign line must not crash it.
+  // (Named property reads, not a loop over key names: this runs for every record.)
   if (!Array.isArray(r.holders)) r.holders = [];
-  else if (!r.holders.every(isObj)) r.holders = r.holders.filter(isObj);
-  for (const k of ['label', 'host', 'bootId', 'kind', 'mode'] as const) if (r[k] != null && typeof r[k] !== 'string') r[k] = null;
-  for (const k of ['waitedMs', 'heldMs', 'startTime', 'dev', 'ino'] as const) if (r[k] != null && !Number.isFinite(r[k])) r[k] = null;
-  for (const k of ['waitId', 'holdId'] as const) if (r[k] != null && !Number.isInteger(r[k])) r[k] = null;
-  if (!isObj(r.snapshot)) r.snapshot = null;
+  else if (r.holders.length > 0 && !r.holders.every(isObj)) r.holders = r.holders.filter(isObj);
+  if (r.label != null && typeof r.label !== 'string') r.label = null;
+  if (r.host != null && typeof r.host !== 'string') r.host = null;
+  if (r.bootId != null && typeof r.bootId !== 'string') r.bootId = null;
+  if (r.kind != null && typeof r.kind !== 'string') r.kind = null;
+  if (r.mode != null && typeof r.mode !== 'string') r.mode = null;
+  if (r.waitedMs != null && !Number.isFinite(r.waitedMs)) r.waitedMs = null;
+  if (r.heldMs != null && !Number.isFinite(r.heldMs)) r.heldMs = null;
+  if (r.startTime != null && !Number.isFinite(r.startTime)) r.startTime = null;
+  if (r.dev != null && !Number.isFinite(r.dev)) r.dev = null;
+  if (r.ino != null && !Number.isFinite(r.ino)) r.ino = null;
+  if (r.waitId != null && !Number.isInteger(r.waitId)) r.waitId = null;
+  if (r.holdId != null && !Number.isInteger(r.holdId)) r.holdId = null;
+  if (r.snapshot !== null && !isObj(r.snapshot)) r.snapshot = null;
   return { record: r as unknown as LockscopeRecord, t, hostHint: typeof v.hostname === 'string' ? v.hostname : null };
 }
