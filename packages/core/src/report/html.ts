@@ -12,9 +12,11 @@ const LABEL_W = 320;
 const PLOT_W = 900;
 const LANE_H = 26;
 const TOP = 30;
+/** Lanes drawn at most: beyond that a page stops being readable (and grows by ~0.5 MB a lane). */
+export const MAX_LANES = 200;
 
 /** Lane names fit the label column (the <title> has the whole command). */
-const fit = (s: string): string => (s.length > 34 ? `${s.slice(0, 33)}…` : s);
+const fit = (s: string): string => (s.length > 31 ? `${s.slice(0, 30)}…` : s);
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON inside <script>: nothing in it may close the element. */
 const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
@@ -32,9 +34,10 @@ function holdFor(holder: Proc | undefined, path: string, from: number, to: numbe
 
 export function reportHtml(d: ReportData): string {
   const { r } = d;
-  const lanes = [...r.procs.values()]
-    .filter((p) => p.bars.length > 0)
-    .sort((a, b) => (a.host ?? '').localeCompare(b.host ?? '') || a.pid - b.pid);
+  // The busiest lanes (waits, then time held), drawn in host/pid order; the rest are counted.
+  const busy = [...r.procs.values()].filter((p) => p.bars.length > 0).sort((a, b) => b.waits - a.waits || b.heldMs - a.heldMs);
+  const lanes = busy.slice(0, MAX_LANES).sort((a, b) => (a.host ?? '').localeCompare(b.host ?? '') || a.pid - b.pid);
+  const lanesLeft = busy.length - lanes.length;
   const laneOf = new Map(lanes.map((p, i) => [p.id, i]));
   const t0 = Number.isFinite(r.first) ? r.first : 0;
   const span = Math.max(1, (Number.isFinite(r.last) ? r.last : 0) - t0);
@@ -136,7 +139,7 @@ ${axis}
 ${svg.join('\n')}
 <g class="links">${links.join('')}</g>
 </svg>
-<p>Bars per process are capped (the longest and every failure are kept; "+K more" counts the rest). Hover or click a bar.</p>
+<p id="caps">Bars per process are capped (the longest and every failure are kept; "+K more" counts the rest).${lanesLeft > 0 ? ` ${lanesLeft} more process(es) with fewer waits are not drawn (filter with --pid, --host, --path).` : ''} Hover or click a bar.</p>
 <div id="details">Hover or click a bar for its details.</div>
 <script type="application/json" id="lockscope-details">${scriptJson(details)}</script>
 <script>

@@ -77,10 +77,12 @@ export function reportText(d: ReportData): string {
     if (more > 0) out.push(`  ... and ${more} more`);
   }
   const span = Math.max(1, r.last - r.first);
-  const lanes = [...r.procs.values()].filter((p) => p.bars.length > 0).sort((a, b) => b.bars.length - a.bars.length).slice(0, LANES);
+  const busy = [...r.procs.values()].filter((p) => p.bars.length > 0).sort((a, b) => b.waits - a.waits || b.heldMs - a.heldMs);
+  const lanes = busy.slice(0, LANES);
   out.push('', `timeline (${WIDTH} columns = ${ms(span)}; = hold, # held too long or leaked, ~ wait, x failed wait):`);
   for (const p of lanes.sort((a, b) => (a.host ?? '').localeCompare(b.host ?? '') || a.pid - b.pid)) {
     out.push(`  ${lane(p, r.first, span)}  ${who(p)}${p.barsDropped ? ` (+${p.barsDropped} more)` : ''}`);
   }
+  if (busy.length > LANES) out.push(`  ... and ${busy.length - LANES} more process(es) (--html draws up to 200; filter with --pid, --host, --path)`);
   return out.join('\n');
 }
