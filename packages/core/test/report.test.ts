@@ -233,4 +233,17 @@ describe('lockscope report: filters and the bounded timeline', () => {
     expect(lane.match(/data-kind="wait"/g)).toHaveLength(1); // the timeout is kept although short
     expect(lane).toContain('+281 more');
   });
+
+  it('the HTML draws the 200 busiest processes and counts the rest; the terminal timeline 20', () => {
+    const lines = Array.from({ length: 205 }, (_, i) => hold({ ...A, pid: 10_000 + i }, 1, T0 + i, 10 + i)).flat();
+    const f = file(lines);
+    const html = join(dir, 'lanes.html');
+    const r = report([f, '--html', html]);
+    expect(r.stdout).toContain('... and 185 more process(es)');
+    const page = spawnSync('cat', [html], { encoding: 'utf8' }).stdout;
+    expect(page.match(/<g class="lane"/g)).toHaveLength(200);
+    expect(page).toContain('5 more process(es) with fewer waits are not drawn');
+    expect(page).not.toContain('data-pid="10000"'); // the shortest holds are the ones left out
+    expect(page).toContain('data-pid="10204"');
+  });
 });
