@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { buildRecord, LockError, recordError, RECORD_SCHEMA_VERSION } from '@lockscope/core';
 import { terminalEventFor } from '@lockscope/core/record';
@@ -23,6 +24,22 @@ describe('record schema v1', () => {
     expect(r.error).toEqual({ code: 'ETIMEDOUT', errno: 110, syscall: 'flock', reason: 'timeout', message: 'timed out' });
     expect(r.pid).toBe(process.pid);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+  });
+
+  it('records say which host, boot and process they come from (optional fields: older records stay valid)', () => {
+    const r = buildRecord('acquired', { path: '/a', waitId: 1, waitedMs: 1 });
+    expect(r.host).toBe(hostname());
+    if (process.platform === 'linux') {
+      const stat = readFileSync('/proc/self/stat', 'latin1');
+      expect(r.bootId).toBe(readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim());
+      // Same clock as the probe's holders[].startTime: boot time + start ticks at 100 Hz.
+      const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'))![1]) * 1000;
+      const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+      expect(r.startTime).toBe(btime + Math.round((ticks * 1000) / 100));
+    }
+    const { host: _h, bootId: _b, startTime: _s, ...older } = r;
+    expect(isValidRecord(older)).toBe(true);
+    expect(isValidRecord({ ...r, host: 5 })).toBe(false);
   });
 
   it('rejects records that break the contract', () => {

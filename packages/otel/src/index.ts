@@ -12,13 +12,15 @@ import {
 } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { CHANNELS } from '@lockscope/core';
-import { acquireEndIsTerminal, recordOf, type AcquireContext, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
+import { acquireEndIsTerminal, processIdentity, recordOf, type AcquireContext, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
 import {
   ATTR_ERROR_TYPE,
   ATTR_FILE_INODE,
   ATTR_FILE_LOCK_MECHANISM,
   ATTR_FILE_LOCK_TYPE,
   ATTR_FILE_PATH,
+  ATTR_HOST_BOOT_ID,
+  ATTR_HOST_NAME,
   ATTR_LOCK_CONTENDED,
   ATTR_LOCK_HOLDER_COMMANDS,
   ATTR_LOCK_HOLDER_PIDS,
@@ -200,6 +202,9 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
         [ATTR_LOCK_SYNC]: ctx.sync === true,
       };
       if (ctx.label) attributes[ATTR_LOCK_LABEL] = ctx.label;
+      const id = processIdentity();
+      if (id.host) attributes[ATTR_HOST_NAME] = id.host;
+      if (id.bootId) attributes[ATTR_HOST_BOOT_ID] = id.bootId;
       if (ctx.range) {
         attributes[ATTR_LOCK_RANGE_START] = ctx.range.start;
         attributes[ATTR_LOCK_RANGE_LENGTH] = ctx.range.length;

@@ -12,6 +12,8 @@ export const FILE_LOCK_TYPE_VALUE_READ = 'read' as const;
 export const FILE_LOCK_TYPE_VALUE_WRITE = 'write' as const;
 export const ATTR_PROCESS_PID = 'process.pid' as const;
 export const ATTR_PROCESS_COMMAND = 'process.command' as const;
+/** Usually a resource attribute; set on the span too so a span read alone names its host. */
+export const ATTR_HOST_NAME = 'host.name' as const;
 /** Stable attribute. */
 export const ATTR_ERROR_TYPE = 'error.type' as const;
 
@@ -30,6 +32,8 @@ export const ATTR_ERROR_CODE = 'lockscope.error.code' as const;
 export const ATTR_ERROR_ERRNO = 'lockscope.error.errno' as const;
 export const ATTR_ERROR_SYSCALL = 'lockscope.error.syscall' as const;
 export const ATTR_ERROR_REASON = 'lockscope.error.reason' as const;
+/** Linux boot id (semconv's `host.id` is the machine id, which survives reboots, so not this). */
+export const ATTR_HOST_BOOT_ID = 'lockscope.host.boot_id' as const;
 
 export const SPAN_NAME = 'lockscope.lock.acquire' as const;
 export const EVENT_CONTENDED = 'lockscope.lock.contended' as const;

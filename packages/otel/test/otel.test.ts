@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -86,7 +87,9 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
       'lockscope.lock.holder.pids': [c.holder.pid],
       'lockscope.lock.holder.commands': ['flock'],
       'test.request': true,
+      'host.name': hostname(),
     });
+    if (process.platform === 'linux') expect(span!.attributes['lockscope.host.boot_id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(span!.attributes['lockscope.lock.wait.duration']).toBeGreaterThanOrEqual(0.25);
     expect(span!.status.code).toBe(SpanStatusCode.ERROR);
     const ev = span!.events.find((e) => e.name === 'lockscope.lock.contended')!;

@@ -4,17 +4,28 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LockscopeError } from '../errors.js';
 import { listLocks, probe } from '../probe/index.js';
-import type { ProbeDepth, ProbeOptions } from '../probe/types.js';
-import { formatHolders, formatLocks } from './format.js';
+import type { ListLocksResult, ProbeDepth, ProbeOptions } from '../probe/types.js';
+import { REPORT_HELP, ReportUsageError, reportCommand } from '../report/cli.js';
+import type { Column } from './columns.js';
+import { columnsHelp, DEFAULT_FORMAT, formatHolders, formatLocks, HOLDERS_DEFAULT, lockColumns, lockJson, LOCKS_DEFAULT, type FormatOptions, type Formatted, type LockRow } from './format.js';
 
 const EXIT = { found: 0, nothingFound: 1, usage: 2, partial: 3, error: 4 } as const;
 
 const HELP = `Usage:
   lockscope holders <path> [options]   who holds a lock on <path>, and who has it open
   lockscope locks [options]            every lock on this host, with its holders and file
+  lockscope report <file...> [options] post-incident timeline from lockscope logs (report --help)
 
 Options:
-  --json               machine-readable output (the probe result as JSON)
+  -J, --json           machine-readable output (the probe result as JSON; with -o or
+                       --output-all: lslocks-style rows { "locks": [ ... ] })
+  -o, --output <list>  columns to print (+LIST appends to the default), see below
+      --output-all     print every column
+  -n, --noheadings     no headings
+  -r, --raw            raw output: one space between columns, blanks escaped as \\x20
+  -u, --notruncate     never cut COMMAND or PATH (by default they are cut to fit the
+                       terminal width, or $COLUMNS when set; never when piped)
+  -p, --pid <pid>      only rows of this process
   --depth <d>          holders: cheap route, lock holders only (default for 'locks')
                        full: scan every process for holders, openers and maps (default for 'holders')
   --timeout <ms>       time budget; on expiry print what was found, marked partial
@@ -26,13 +37,18 @@ Options:
 
 Exit codes:
   0  found: a lock or an opener (holders), at least one lock (locks)
-  1  nothing found, and every process could be inspected
+  1  not held: no lock in the kernel's lock table (complete even when some processes cannot
+     be read) and no opener seen; the output says when the opener scan was partial
   2  usage error
-  3  nothing found but some processes could not be inspected (or --strict and partial)
+  3  cannot tell: the time budget ran out with nothing found
+     (or --strict and any part of the view was partial)
   4  error (path missing, is a directory, unsupported platform, ...)
 
 Processes of other users cannot be inspected unless you are root: they are listed as
-unreadable and the result is marked partial. Run as root (sudo) or as their user to see them.`;
+unreadable and the result is marked partial. Run as root (sudo) or as their user to see them.
+
+Columns:
+${columnsHelp()}`;
 
 function version(): string {
   try {
@@ -45,19 +61,47 @@ function version(): string {
 
 class UsageError extends Error {}
 
+/** The width COMMAND and PATH are cut to: the terminal's, else $COLUMNS, else none (a pipe). */
+function terminalWidth(): number {
+  if (process.stdout.isTTY && process.stdout.columns > 0) return process.stdout.columns;
+  const c = Number(process.env.COLUMNS);
+  return Number.isInteger(c) && c > 0 ? c : Infinity;
+}
+
 interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
 }
 
+async function report(argv: string[], io: Io): Promise<number> {
+  try {
+    return await reportCommand(argv, io);
+  } catch (e) {
+    if (e instanceof ReportUsageError) {
+      io.err(`lockscope report: ${e.message}\n\n${REPORT_HELP}`);
+      return EXIT.usage;
+    }
+    io.err(e instanceof LockscopeError ? `lockscope: ${e.message}` : `lockscope: ${(e as Error)?.stack ?? String(e)}`);
+    return EXIT.error;
+  }
+}
+
 async function main(argv: string[], io: Io): Promise<number> {
+  // report has options of its own (docs/cli.md#report).
+  if (argv[0] === 'report') return report(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
-        json: { type: 'boolean' },
+        json: { type: 'boolean', short: 'J' },
+        output: { type: 'string', short: 'o' },
+        'output-all': { type: 'boolean' },
+        noheadings: { type: 'boolean', short: 'n' },
+        raw: { type: 'boolean', short: 'r' },
+        notruncate: { type: 'boolean', short: 'u' },
+        pid: { type: 'string', short: 'p' },
         depth: { type: 'string' },
         timeout: { type: 'string' },
         'no-maps': { type: 'boolean' },
@@ -92,21 +136,53 @@ async function main(argv: string[], io: Io): Promise<number> {
       if (!/^\d+(\.\d+)?$/.test(v.timeout) || !(t > 0)) throw new UsageError(`--timeout must be a positive number of ms, got '${v.timeout}'`);
       opts.timeout = t;
     }
+    const fmt: FormatOptions = {
+      ...DEFAULT_FORMAT,
+      headings: !v.noheadings,
+      raw: v.raw === true,
+      width: v.notruncate || v.raw ? Infinity : terminalWidth(),
+      outputAll: v['output-all'] === true,
+    };
+    if (v.output !== undefined) fmt.columns = v.output;
+    if (v.pid !== undefined) {
+      if (!/^\d+$/.test(v.pid) || Number(v.pid) < 1) throw new UsageError(`--pid must be a process id, got '${v.pid}'`);
+      fmt.pid = Number(v.pid);
+    }
+    const lslocksJson = v.json && (v.output !== undefined || v['output-all'] === true);
+    const columns = (defaults: readonly string[]): Column<LockRow>[] => {
+      const cols = lockColumns(fmt, defaults);
+      if (typeof cols === 'string') throw new UsageError(cols);
+      return cols;
+    };
+    const print = (r: ListLocksResult, cols: Column<LockRow>[], text: () => Formatted): void => {
+      if (lslocksJson) return io.out(lockJson(r.locks, cols, fmt));
+      if (v.json) return io.out(JSON.stringify(r, null, 2));
+      const f = text();
+      io.out(f.out);
+      // Scripts reading -r/-n lines get them clean; the footer goes to stderr then.
+      if (f.footer) (fmt.raw || !fmt.headings ? io.err : io.out)(`${fmt.raw || !fmt.headings ? '' : '\n'}${f.footer}`);
+    };
+    // The kernel's lock table is whole even when some processes cannot be read: "not held" stands
+    // unless the time budget cut the probe or --strict asks for a complete view.
+    const exit = (r: ListLocksResult, found: boolean): number => {
+      if (!r.complete && (v.strict || (!found && r.incomplete.includes('deadline')))) return EXIT.partial;
+      return found ? EXIT.found : EXIT.nothingFound;
+    };
+    const mine = (pids: number[]): boolean => (fmt.pid === undefined ? pids.length > 0 : pids.includes(fmt.pid));
+    const lockPids = (r: ListLocksResult): number[] => r.locks.flatMap((l) => (l.holders.length === 0 && fmt.pid === undefined ? [0] : [...l.holders, ...l.waiters].map((x) => x.pid)));
     if (cmd === 'holders') {
       if (rest.length !== 1) throw new UsageError('holders takes exactly one path');
+      const cols = columns(HOLDERS_DEFAULT);
       const r = await probe(rest[0]!, opts);
-      io.out(v.json ? JSON.stringify(r, null, 2) : formatHolders(r));
-      const found = r.locks.length > 0 || (r.openers?.length ?? 0) > 0;
-      if (!r.complete && (v.strict || !found)) return EXIT.partial;
-      return found ? EXIT.found : EXIT.nothingFound;
+      print(r, cols, () => formatHolders(r, cols, fmt));
+      return exit(r, mine(lockPids(r)) || mine((r.openers ?? []).map((o) => o.pid)));
     }
     if (cmd === 'locks') {
       if (rest.length !== 0) throw new UsageError('locks takes no arguments');
+      const cols = columns(LOCKS_DEFAULT);
       const r = await listLocks(opts);
-      io.out(v.json ? JSON.stringify(r, null, 2) : formatLocks(r));
-      const found = r.locks.length > 0;
-      if (!r.complete && (v.strict || !found)) return EXIT.partial;
-      return found ? EXIT.found : EXIT.nothingFound;
+      print(r, cols, () => formatLocks(r, cols, fmt));
+      return exit(r, mine(lockPids(r)));
     }
     throw new UsageError(cmd === undefined ? 'missing command' : `unknown command '${cmd}'`);
   } catch (e) {
@@ -123,6 +199,11 @@ async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
+// `lockscope report ... | head`: a closed pipe ends the output, not in an EPIPE stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`lockscope: cannot write output: ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? (process.exitCode ?? 0) : EXIT.error);
+});
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const err = (s: string): void => void process.stderr.write(`${s}\n`);
 

@@ -8,6 +8,7 @@ import type {
   RecordRange,
   RecordSnapshot,
 } from './index.js';
+import { processIdentity } from './identity.js';
 
 /** Fields a builder takes; everything but `path` defaults to null / empty. */
 export interface RecordInit {
@@ -45,6 +46,7 @@ function isoTime(ms: number): string {
 
 /** Builds a version-1 record. Field order is fixed so NDJSON lines diff cleanly. */
 export function buildRecord(event: RecordEvent, init: RecordInit): LockscopeRecord {
+  const id = processIdentity();
   return {
     schemaVersion: 1, // RECORD_SCHEMA_VERSION (literal: index.ts re-exports this module)
     event,
@@ -56,6 +58,9 @@ export function buildRecord(event: RecordEvent, init: RecordInit): LockscopeReco
     mode: init.mode ?? null,
     range: init.range ? { start: init.range.start, length: init.range.length } : null,
     pid: process.pid,
+    host: id.host,
+    bootId: id.bootId,
+    startTime: id.startTime,
     waitId: init.waitId ?? null,
     holdId: init.holdId ?? null,
     label: init.label ?? null,

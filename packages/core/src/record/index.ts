@@ -112,6 +112,12 @@ export interface LockscopeRecord {
   range: RecordRange | null;
   /** This process. */
   pid: number;
+  /** os.hostname() of this process (optional: absent in records written before it was added). */
+  host?: string | null;
+  /** Linux boot id: tells a pid of one boot from the same pid after a reboot. */
+  bootId?: string | null;
+  /** This process's start time, ms since epoch, on the clock of `holders[].startTime`. */
+  startTime?: number | null;
   /**
    * Per-process id of the wait (lock call) this record belongs to: the `contended` record and the
    * terminal record of one wait share it, and so does the acquire tracing context. Null otherwise.
@@ -165,4 +171,5 @@ export interface ProbeContext {
 export { buildRecord, recordError, terminalEventFor, type RecordInit } from './build.js';
 export { subscribeRecords, isRecord, recordOf, acquireEndIsTerminal, RECORD_CHANNELS, type SubscribeRecordsOptions } from './subscribe.js';
 export { describeRecord, describeHolders } from './describe.js';
+export { processIdentity, type ProcessIdentity } from './identity.js';
 export { DEFAULT_RECORD_LEVELS, RECORD_EVENTS, resolveRecordLevels, type ResolveLevelsOptions } from './levels.js';
