@@ -4,7 +4,7 @@
  * falls back to the main thread with the same answer. Internal hooks by path into the built dist.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, ProbeError, type ProbeResult } from '@lockscope/core';
 import { closeScanWorker, scanWorkerAlive, setScanWorkerFaultForTest } from '../dist/probe/linux-parallel.js';
@@ -19,7 +19,18 @@ const LOAD = 300;
 const OPENERS = 7;
 
 const tasks = (): number => readdirSync('/proc/self/task').length;
-const fds = (): number => readdirSync('/proc/self/fd').length;
+/** This process's fds with their targets (a failure shows which one is left). */
+const fds = (): string[] =>
+  readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return `${fd} ${readlinkSync(`/proc/self/fd/${fd}`)}`;
+      } catch {
+        return `${fd} (closed)`; // the directory fd readdirSync itself used
+      }
+    })
+    .filter((f) => !f.endsWith('(closed)'))
+    .sort();
 
 /** What must not depend on the number of threads (processes that exited mid-scan aside). */
 const summary = (r: ProbeResult) => ({
@@ -104,14 +115,50 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
       if (e !== null) expect(scanWorkerAlive()).toBe(false);
       await closeScanWorker();
       expect(tasks()).toBe(t0);
-      expect(fds()).toBe(f0);
+      expect(fds()).toEqual(f0);
 
       const d = await probe(target, { threads: 2, timeout: 3, sliceMs: 1 });
       if (!d.complete) expect(d.incomplete).toContain('deadline');
       await closeScanWorker();
       expect(tasks()).toBe(t0);
-      expect(fds()).toBe(f0);
+      expect(fds()).toEqual(f0);
     }
+  }, 60_000);
+
+  it('a worker ended while it boots leaves no fd (Node leaks the fds of module files a terminated worker was reading)', async () => {
+    await closeScanWorker();
+    const t0 = tasks();
+    const f0 = fds();
+    // Each probe starts a new worker and ends it within its first ms, while it loads its modules.
+    for (let i = 0; i < 80; i++) {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), (i * 3) % 60);
+      await probe(target, { threads: 2, signal: ac.signal, sliceMs: 1 }).catch((e: unknown) => {
+        expect((e as ProbeError).reason).toBe('aborted');
+      });
+      await closeScanWorker();
+    }
+    expect(tasks()).toBe(t0);
+    expect(fds()).toEqual(f0);
+  }, 60_000);
+
+  it('a worker deaf to the stop flag is terminated after its grace period, and the directory fd it had open is closed', async () => {
+    await closeScanWorker();
+    const t0 = tasks();
+    const f0 = fds();
+    await probe(target, { threads: 2 }); // a booted warm worker takes the next job at once
+    try {
+      setScanWorkerFaultForTest('stall');
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 50);
+      await expect(probe(target, { threads: 2, signal: ac.signal })).rejects.toMatchObject({ reason: 'aborted' });
+    } finally {
+      setScanWorkerFaultForTest(null);
+    }
+    expect(scanWorkerAlive()).toBe(false);
+    await closeScanWorker();
+    expect(tasks()).toBe(t0);
+    expect(fds()).toEqual(f0);
   }, 60_000);
 
   it('a worker that fails mid-scan or cannot start: the main thread finishes with the same answer', async () => {
