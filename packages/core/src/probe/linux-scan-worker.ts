@@ -5,7 +5,7 @@
  * the raw scans of pids with a hit or an error, and the plain pids with nothing of interest.
  */
 import { parentPort } from 'node:worker_threads';
-import { procfsNative, setDentsBufferSizeForTest } from '../platform/linux/procfs.js';
+import { setDentsBufferSizeForTest } from '../platform/linux/procfs.js';
 import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
 import {
   CTL_FD,
@@ -80,7 +80,8 @@ function stall(ctl: Int32Array, spec: ScanSpec): never {
   for (;;) Atomics.load(ctl, CTL_STOP);
 }
 
-// koffi loads now, not mid-job: a worker terminated while it loads files leaks their fds (Node).
-procfsNative();
 parentPort!.on('message', (job: ScanJob) => run(job));
+// Booted: a worker terminated while it loads its modules leaks the fds of the files being read
+// (Node), so the main thread waits for this. koffi loads at the first job, not here: a process
+// ending while a worker loads koffi aborts in napi_throw (Node 24, about 1 exit in 100).
 parentPort!.postMessage(WORKER_READY);
