@@ -125,7 +125,8 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
       // On a very fast machine the probe may finish first; otherwise it is a typed abort.
       if (e !== null) expect(e).toBeInstanceOf(ProbeError);
       if (e !== null) expect((e as ProbeError).reason).toBe('aborted');
-      if (e !== null) expect(scanWorkerAlive()).toBe(false);
+      // (Whether a warm worker is left depends on where the abort landed: before the scan, the one
+      // warmed up above stays; mid-scan, it is ended. Either way nothing is left after closing it.)
       await closeScanWorker();
       expect(tasks()).toBe(t0);
       expect(fds()).toEqual(f0);
@@ -143,7 +144,8 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
     const t0 = tasks();
     const f0 = fds();
     // Each probe starts a new worker and ends it within its first ms, while it loads its modules.
-    for (let i = 0; i < 80; i++) {
+    // 40 rounds: without the fix, 2 runs in 3 leaked here; a round takes 0.1-1.5 s (a worker's boot).
+    for (let i = 0; i < 40; i++) {
       const ac = new AbortController();
       setTimeout(() => ac.abort(), (i * 3) % 60);
       await probe(target, { threads: 2, signal: ac.signal, sliceMs: 1 }).catch((e: unknown) => {
@@ -153,7 +155,7 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
     }
     expect(tasks()).toBe(t0);
     expect(fds()).toEqual(f0);
-  }, 60_000);
+  }, 120_000);
 
   it('a worker deaf to the stop flag is terminated after its grace period, and the directory fd it had open is closed', async () => {
     await closeScanWorker();

@@ -32,6 +32,8 @@ const AUTO_MIN_PROCESSES = 200;
 const IDLE_MS = 5000;
 /** How long a stopped worker gets to close its directory fd before it is terminated anyway. */
 const STOP_GRACE_MS = 1000;
+/** How long a worker being ended gets to finish booting (see terminate). */
+const BOOT_WAIT_MS = 10_000;
 
 /** What the scan needs from the probe's session (linux.ts). */
 export interface ParallelSession<T> {
@@ -154,8 +156,14 @@ function terminate(slot: Slot): Promise<void> {
   if (warm === slot) warm = null;
   slot.dead = true;
   // Terminating a worker while it loads its modules leaks the fds of the files it was reading
-  // (Node 20-26): it is let boot first, which takes a few ms and depends on no other process.
-  slot.ending ??= slot.untilBooted.then(async () => void (await slot.worker.terminate()));
+  // (Node 20-26): it is let boot first, which takes a few ms and depends on no other process;
+  // one that has not booted in BOOT_WAIT_MS is terminated anyway (a leak rather than a hang).
+  slot.ending ??= (async () => {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([slot.untilBooted, new Promise<void>((r) => (t = setTimeout(r, BOOT_WAIT_MS).unref()))]);
+    clearTimeout(t);
+    await slot.worker.terminate();
+  })();
   return slot.ending;
 }
 
