@@ -6,13 +6,14 @@
 //  3. the default contention snapshot (budget: under 5 ms) and the report excerpt;
 //  4. a holder card write+remove, and the event-loop-delay monitor's CPU.
 // Usage: node bench/snapshot.mjs   (run `npm run setup` first: it uses the built dist/)
+import { spawn } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { closeSync, fstatSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CHANNELS, configure } from '@lockscope/core';
+import { CHANNELS, configure, lock, lockStats } from '@lockscope/core';
 
 const require = createRequire(import.meta.url);
 const diag = await import(new URL('../packages/core/dist/diagnostics/index.js', import.meta.url));
@@ -132,6 +133,28 @@ for (let i = 0; i < 20; i++) {
   rcosts.push(performance.now() - s0);
 }
 console.log(`snapshot with report excerpt (report: true): median ${median(rcosts).toFixed(2)} ms, max ${Math.max(...rcosts).toFixed(2)} ms`);
+// The same while 4 lockscope waits are blocked in flock() on a file another process holds: the
+// report first brings them out of the kernel (docs/diagnostics-channels.md#the-snapshot).
+const heldFiles = [0, 1, 2, 3].map((i) => join(dir, `held${i}.lock`));
+for (const f of heldFiles) closeSync(openSync(f, 'a'));
+const holderArgs = [...heldFiles.flatMap((f) => ['flock', '-x', f]), 'sh', '-c', 'echo ready; exec sleep 600'].slice(1);
+const holder = spawn('flock', holderArgs, { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+await new Promise((r) => holder.stdout.once('data', r));
+const ac = new AbortController();
+const blocked = heldFiles.map((f) => lock(f, { signal: ac.signal }).catch(() => {}));
+while (lockStats().busyWaiterThreads < 4) await new Promise((r) => setTimeout(r, 20));
+await new Promise((r) => setTimeout(r, 200)); // let the threads start and enter flock()
+const bcosts = [];
+let omitted = 0;
+for (let i = 0; i < 20; i++) {
+  const s0 = performance.now();
+  if (!diag.takeSnapshot({ stack: self.stack, self, report: true }).report) omitted++;
+  bcosts.push(performance.now() - s0);
+}
+console.log(`  the same, 4 waits blocked in flock(): median ${median(bcosts).toFixed(2)} ms, max ${Math.max(...bcosts).toFixed(2)} ms, excerpt left out ${omitted}/20`);
+ac.abort();
+await Promise.all(blocked);
+process.kill(-holder.pid, 'SIGKILL');
 diag.busyWait(self);
 for (const o of others) diag.busyWait(o);
 for (const h of holds) diag.onReleased(h);

@@ -1,4 +1,5 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -142,6 +143,23 @@ describe('holder cards across processes', () => {
     expect(diag.readCards(dev, ino).get(process.pid)).toMatchObject({ label: 'long' });
     diag.onReleased(long);
     expect(readdirSync(cardDir).filter((n) => n.includes(`-${process.pid}-`))).toHaveLength(0);
+  });
+
+  it('a FIFO (or a symlink to one) named like a live card is skipped without blocking; real cards still read', async () => {
+    const own = join(dir, 'fifo-cards');
+    configure({ cards: true, cardDelay: 0, cardDir: own });
+    const h = diag.onHeld(file, dev, ino, { ...req, label: 'real' })!;
+    await sleep(30); // the card is written after cardDelay
+    const ticks = diag.processStartTicks(process.pid)!;
+    const fifo = join(own, `${dev}-${ino}-${process.pid}-${ticks}-900.card`);
+    expect(spawnSync('mkfifo', ['-m', '0600', fifo]).status).toBe(0);
+    symlinkSync(fifo, join(own, `${dev}-${ino}-${process.pid}-${ticks}-901.card`));
+    try {
+      const cards = diag.readCards(dev, ino); // a blocking open here would never return
+      expect(cards.get(process.pid)?.label).toBe('real');
+    } finally {
+      diag.onReleased(h);
+    }
   });
 
   it("a card directory that is not ours or not 0700 is never used", async () => {

@@ -2,16 +2,17 @@
 // python3 fcntl.flock, flock(1), and lockscope itself in a child Node process. Every record seen
 // is validated against the shipped JSON Schema.
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CHANNELS, configure, LockError, lock, lockStats, probe, resetConfig, tryLock, withLock, type LockHandle } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
 import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, timeoutCount, type Holder, countPublishes } from './diag-support.js';
-import { CORE_DIST } from './helpers/lock-procs.js';
+import { CORE_DIST, flockTry } from './helpers/lock-procs.js';
+import { pyHolder } from './helpers/probe-procs.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-diag-engine-'));
@@ -269,6 +270,110 @@ describe('foreign holders through the real engine and probe', () => {
     } finally {
       c.stop();
     }
+  });
+
+  it('report: true while a waiter thread is blocked in the kernel: no event-loop stall, the timeout fires, the wait goes on after the report', async () => {
+    const f = newFile('report');
+    // 4 s, not "until stopped": without the fix getReport() blocks this whole worker until it ends.
+    const fl = await hold(spawnHolder('flock', ['-x', f, 'sh', '-c', 'echo ready; exec sleep 4']));
+    // A started, idle waiter thread: the next wait is in flock() at once, before the snapshot.
+    await rejection(lock(f, { timeout: 100 }));
+    while (lockStats().busyWaiterThreads > 0) await sleep(10);
+    const c = collect();
+    let last = performance.now();
+    let maxGap = 0;
+    const probe = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 10);
+    try {
+      const e = await rejection(lock(f, { timeout: 800, contentionThreshold: 250, report: true }));
+      expect(e.reason).toBe('timeout');
+      expect(flockTry(f)).toBe('busy'); // rejected while the other process still holds it
+      expect(c.contended).toHaveLength(1);
+      const rep = c.contended[0]!.snapshot!.report!;
+      expect(rep.libuvHandles.length).toBeGreaterThan(0);
+      expect(rep.nativeStack.length).toBeGreaterThan(0);
+      // Paused waits take their lock call up again: this one gets the lock once the holder ends.
+      const p = lock(f, { contentionThreshold: 100, report: true });
+      while (c.contended.length < 2) await sleep(10);
+      expect(c.contended[1]!.snapshot!.report).toBeDefined();
+      await fl.stop();
+      await (await p).release();
+      expect(maxGap).toBeLessThan(1000);
+    } finally {
+      clearInterval(probe);
+      c.stop();
+    }
+  });
+});
+
+/** What a non-blocking attempt of another process (python3) gets from the kernel on `f` now: 0 or the errno. */
+function kernelAnswer(kind: 'flock' | 'posix' | 'ofd', f: string): number {
+  const py = String.raw`
+import fcntl, os, struct, sys
+kind, path = sys.argv[1], sys.argv[2]
+fd = os.open(path, os.O_RDWR)
+try:
+    if kind == 'flock': fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    elif kind == 'posix': fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    else: fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack('hhqqi4x', fcntl.F_WRLCK, 0, 0, 0, 0))
+    print(0)
+except OSError as e:
+    print(e.errno)
+`;
+  const r = spawnSync('python3', ['-c', py, kind, f], { encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return Number(r.stdout.trim());
+}
+
+describe('the contended record carries what refused the attempt (reason contended)', () => {
+  const EAGAIN = osConstants.errno.EAGAIN;
+  const HOLDER = { flock: 'flock', posix: 'lockf', ofd: 'ofd' } as const;
+  it.each(['flock', 'posix', 'ofd'] as const)('%s held by another process: the errno the lock call met, as the kernel gives it to any process', async (kind) => {
+    const f = newFile(`refused-${kind}`);
+    await hold(pyHolder(HOLDER[kind], f));
+    const errno = kernelAnswer(kind, f);
+    expect([EAGAIN, osConstants.errno.EACCES]).toContain(errno); // the premise: the kernel says busy
+    const c = collect();
+    try {
+      const e = await rejection(lock(f, { kind, timeout: 1000, contentionThreshold: 50 }));
+      expect(e.reason).toBe('timeout');
+    } finally {
+      c.stop();
+    }
+    const [cr] = c.contended;
+    expect(cr!.error).toEqual({
+      code: errno === EAGAIN ? 'EWOULDBLOCK' : 'EACCES',
+      errno,
+      syscall: kind === 'flock' ? 'flock' : 'fcntl',
+      reason: 'contended',
+      message: expect.stringContaining(f),
+    });
+    // The terminal record keeps its own error.
+    expect(c.terminal[0]!.error).toMatchObject({ code: 'ETIMEDOUT', reason: 'timeout' });
+  });
+
+  it('held by this process: no system call was made; the engine stands in with EWOULDBLOCK from lock', async () => {
+    const f = newFile('refused-self');
+    const mine = await lock(f);
+    const c = collect();
+    try {
+      const later = setTimeout(() => void mine.release(), 300);
+      (await lock(f, { timeout: 5000, contentionThreshold: 50 })).releaseSync();
+      clearTimeout(later);
+    } finally {
+      c.stop();
+    }
+    expect(c.contended[0]!.error).toEqual({
+      code: 'EWOULDBLOCK',
+      errno: EAGAIN,
+      syscall: 'lock',
+      reason: 'contended',
+      message: `EWOULDBLOCK: this process holds a conflicting exclusive flock lock, lock '${f}'`,
+    });
+    expect(c.terminal[0]).toMatchObject({ event: 'acquired', error: null });
   });
 });
 

@@ -6,7 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import type { RecordHolder } from '@lockscope/core/record';
+import { lock, LockError } from '@lockscope/core';
+import { subscribeRecords, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
 
 function devString(dev: number): string {
   const major = ((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
@@ -178,4 +179,26 @@ export function assertValidRecord(r: unknown): void {
 }
 export function isValidRecord(r: unknown): boolean {
   return validate(r) === true;
+}
+
+/**
+ * A real lock() on `file`, held by another process, that waits past its contention threshold and
+ * times out. Returns the wait's contended record, valid against the schema.
+ */
+export async function contendedRecord(file: string, o: { contentionThreshold: number; timeout: number }): Promise<LockscopeRecord> {
+  const seen: LockscopeRecord[] = [];
+  const stop = subscribeRecords((r) => seen.push(r));
+  let err: unknown;
+  try {
+    (await lock(file, o)).releaseSync();
+  } catch (e) {
+    err = e;
+  } finally {
+    stop();
+  }
+  if (!(err instanceof LockError) || err.reason !== 'timeout') throw new Error(`expected the wait to time out, got ${String(err)}`);
+  const c = seen.find((r) => r.event === 'contended');
+  if (c === undefined) throw new Error(`no contended record among ${seen.map((r) => r.event).join(', ')}`);
+  assertValidRecord(c);
+  return c;
 }

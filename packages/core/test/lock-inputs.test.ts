@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lock, tryLock, withLock, LockError } from '@lockscope/core';
-import { CORE_DIST, nodeChild, tempDir } from './helpers/lock-procs.js';
+import { lock, probe, tryLock, withLock, LockError } from '@lockscope/core';
+import { CORE_DIST, fdCount, nodeChild, tempDir } from './helpers/lock-procs.js';
 import { coreForOthers } from './helpers/core-for-others.js';
 
 const tmp = tempDir();
@@ -115,12 +116,18 @@ function runAsNobody(source: string): { status: number | null; stdout: string; s
 
 const isRoot = process.getuid?.() === 0;
 
+/** A directory of root's that the unprivileged child can enter (and not write). */
+function dirForOthers(name: string): string {
+  const dir = tmp.file(name);
+  mkdirSync(dir);
+  chmodSync(tmp.dir, 0o755);
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
 describe('permissions (unprivileged child via setpriv)', () => {
   it.skipIf(!isRoot)('a 0600 root file: permission / EACCES from open', () => {
-    const dir = tmp.file('perm');
-    mkdirSync(dir);
-    chmodSync(tmp.dir, 0o755);
-    chmodSync(dir, 0o755);
+    const dir = dirForOthers('perm');
     const secret = `${dir}/secret.lock`;
     writeFileSync(secret, '');
     chmodSync(secret, 0o600);
@@ -150,6 +157,56 @@ describe('permissions (unprivileged child via setpriv)', () => {
     expect(out.readableExclusivePosix).toMatchObject({ reason: 'permission', code: 'EACCES' });
     expect(out.readableExclusivePosix.message).toMatch(/needs write access/);
     expect(out.createInRootDir).toMatchObject({ reason: 'permission', code: 'EACCES' });
+  });
+});
+
+describe('special files: never opened in a way that blocks, never locked', () => {
+  const notAFile = (what: RegExp) => ({ reason: 'invalid-argument', code: 'EINVAL', message: expect.stringMatching(what) });
+
+  it('a FIFO, a socket, /dev/null and /dev/zero: invalid-argument naming what is there, no fd left open', async () => {
+    const fifo = tmp.file('special.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const sock = tmp.file('special.sock');
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(sock, r));
+    try {
+      const fds = fdCount();
+      for (const kind of ['flock', 'ofd', 'posix'] as const) {
+        for (const mode of ['exclusive', 'shared'] as const) {
+          await expectBoth(fifo, { kind, mode, timeout: 500 }, notAFile(/is a FIFO, not a regular file/));
+          await expectBoth('/dev/null', { kind, mode, timeout: 500 }, notAFile(/is a character device/));
+        }
+      }
+      await expectBoth('/dev/zero', { create: false }, notAFile(/is a character device/));
+      await expectBoth(sock, undefined, notAFile(/is a socket/));
+      expect(fdCount()).toBe(fds);
+      // The probe only stats the path: it answers for a FIFO without opening it.
+      const r = await probe(fifo);
+      expect(r.openers).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it.skipIf(!isRoot)('a FIFO another user may only read (read-write open refused, read-only fallback): lock, tryLock and probe answer, nothing blocks', () => {
+    const dir = dirForOthers('fifo-ro');
+    const fifo = `${dir}/readonly.fifo`;
+    expect(spawnSync('mkfifo', ['-m', '0644', fifo]).status).toBe(0);
+    const r = runAsNobody(`
+      import { lock, tryLock, probe } from '${coreForOthers().entry}';
+      const out = {};
+      const shape = (e) => ({ reason: e.reason, code: e.code, message: e.message });
+      try { out.tryLock = tryLock(${JSON.stringify(fifo)}) ? 'locked' : 'busy'; } catch (e) { out.tryLock = shape(e); }
+      out.lock = await lock(${JSON.stringify(fifo)}, { timeout: 500 }).then(() => 'locked', shape);
+      out.shared = await lock(${JSON.stringify(fifo)}, { kind: 'ofd', mode: 'shared' }).then(() => 'locked', shape);
+      out.probe = await probe(${JSON.stringify(fifo)}).then((p) => p.openers.length, shape);
+      console.log(JSON.stringify(out));
+    `);
+    // Before: the read-only open waited for a writer, and the child never printed (killed at 20 s).
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const want = { reason: 'invalid-argument', code: 'EINVAL', message: expect.stringMatching(/is a FIFO/) };
+    expect(out).toMatchObject({ tryLock: want, lock: want, shared: want, probe: 0 });
   });
 });
 

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { readFile, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lock, lockStats, tryLock, LockError, type LockKind } from '@lockscope/core';
@@ -138,6 +139,105 @@ describe('waiting on a foreign holder', () => {
       expect(pythonTry(f, 'flock')).toBe('locked');
     }
     expect(fdCount()).toBe(fds);
+  });
+});
+
+describe('signals', () => {
+  /** Rejects typed; nothing stays registered: the file is free at once, no fd left open. */
+  async function rejectsCleanly(signal: unknown): Promise<LockError> {
+    const f = fresh();
+    const holder = flockHolder(f);
+    await holder.waitFor('ready');
+    const fds = fdCount();
+    const err = (await lock(f, { signal: signal as AbortSignal, timeout: 10_000 }).catch((e) => e)) as LockError;
+    expect(err).toBeInstanceOf(LockError);
+    expect(err).toMatchObject({ code: 'EINVAL', reason: 'invalid-argument', path: f });
+    await settled();
+    expect(fdCount()).toBe(fds);
+    holder.kill();
+    await holder.exited;
+    const h = await lock(f, { timeout: 2_000 }); // a stuck request would make this queue and time out
+    h.releaseSync();
+    return err;
+  }
+
+  it('a signal that is not an AbortSignal (addEventListener throws) is an invalid argument; nothing stays registered', async () => {
+    const fake = {
+      aborted: false,
+      reason: undefined,
+      addEventListener() {
+        throw new Error('not today');
+      },
+      removeEventListener() {},
+    };
+    const err = await rejectsCleanly(fake);
+    expect(err.message).toMatch(/signal must be an AbortSignal/);
+  });
+
+  it('a real AbortSignal whose addEventListener throws, once the wait is registered: typed error, cleaned up', async () => {
+    const ac = new AbortController();
+    ac.signal.addEventListener = () => {
+      throw new Error('patched away');
+    };
+    const err = await rejectsCleanly(ac.signal);
+    expect(err.message).toMatch(/patched away/);
+  });
+
+  it('one abort for a queue: a wait its cancelled neighbour unblocks is not granted, it is aborted too', async () => {
+    const f = fresh();
+    const shared = await lock(f, { mode: 'shared' });
+    const ac = new AbortController();
+    const exclusive = lock(f, { signal: ac.signal }).then(() => 'acquired', (e: LockError) => e.reason);
+    // Queued behind the exclusive one (nobody overtakes it), though the held shared lock allows it.
+    const second = lock(f, { mode: 'shared', signal: ac.signal }).then((h) => (h.releaseSync(), 'acquired'), (e: LockError) => e.reason);
+    await sleep(20);
+    ac.abort();
+    expect([await exclusive, await second]).toEqual(['aborted', 'aborted']);
+    shared.releaseSync();
+    await settled();
+  });
+
+  it('20 waits on one AbortController: one listener, no MaxListenersExceededWarning, all aborted, none left after', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const f = fresh();
+      const holder = flockHolder(f);
+      await holder.waitFor('ready');
+      const ac = new AbortController();
+      // 10 shared waits block in the kernel (shared locks do not conflict in-process), 10
+      // exclusive ones queue in-process behind them.
+      const waits = Array.from({ length: 20 }, (_, i) =>
+        lock(f, { signal: ac.signal, mode: i < 10 ? 'shared' : 'exclusive' }).then(
+          () => 'acquired',
+          (e: LockError) => e.reason,
+        ),
+      );
+      await until(() => lockStats().waiting === 10 && lockStats().queued === 10, 20_000, '10 waiting, 10 queued');
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+      ac.abort();
+      expect(await Promise.all(waits)).toEqual(Array(20).fill('aborted'));
+      expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+      await settled();
+      // Waits that end otherwise (timeout, grant) let go of the signal too.
+      const ac2 = new AbortController();
+      const timedOut = Array.from({ length: 12 }, () => lock(f, { signal: ac2.signal, mode: 'shared', timeout: 300 }).catch((e: LockError) => e.reason));
+      const granted = tryLock(fresh(), { signal: ac2.signal }); // never waits, never listens
+      expect(await Promise.all(timedOut)).toEqual(Array(12).fill('timeout'));
+      granted?.releaseSync();
+      expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
+      holder.kill();
+      await holder.exited;
+      const hs = await Promise.all(Array.from({ length: 12 }, () => lock(f, { signal: ac2.signal, mode: 'shared' })));
+      for (const h of hs) h.releaseSync();
+      expect(getEventListeners(ac2.signal, 'abort')).toHaveLength(0);
+      await settled();
+      await sleep(20); // warnings are emitted on a later tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
 

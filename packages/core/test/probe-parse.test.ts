@@ -1,7 +1,7 @@
 /** The /proc formats the Linux probe parses (internal module, by path into the built dist). */
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { devFromProc, devParts, makeDev, parseFdinfo, parseLocks, parseStat, procDev } from '../dist/probe/linux-proc.js';
+import { devFromProc, devParts, makeDev, parseFdinfo, parseLocks, parseStat, procDev, programName } from '../dist/probe/linux-proc.js';
 
 describe('device numbers: stat().dev <-> /proc/locks hex major:minor', () => {
   it.each([
@@ -57,5 +57,26 @@ describe('fdinfo and stat', () => {
   it('stat: command names with spaces and parentheses', () => {
     const s = parseStat('42 (a) b (c) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 12345 0 0');
     expect(s).toMatchObject({ command: 'a) b (c', state: 'S', ppid: 7, flags: 4194560, startTicks: 12345 });
+  });
+});
+
+describe('programName: comm unless it is a thread name (docs/probe.md, command)', () => {
+  const node = '/usr/local/bin/node';
+  it.each([
+    ['Node 20', 'node', node, [node, 'app.js'], 'node'],
+    ['Node 24', 'MainThread', node, [node, 'app.js'], 'node'],
+    ['Node 26', 'node-MainThread', node, [node, 'app.js'], 'node'],
+    ['any renamed thread, exe readable', 'worker-7', '/usr/bin/python3.11', ['python3', '-c', 'x'], 'python3.11'],
+    ['exe replaced on disk', 'node-MainThread', `${node} (deleted)`, [node], 'node'],
+    ['exec through a symlink (argv[0])', 'python3', '/usr/bin/python3.11', ['python3', 'x.py'], 'python3'],
+    ['exec -a (exe)', 'sleep', '/usr/bin/sleep', ['custom', '60'], 'sleep'],
+    ['a script its interpreter runs (argv[1])', 'hold-it.sh', '/usr/bin/dash', ['/bin/sh', '/srv/hold-it.sh'], 'hold-it.sh'],
+    ['a name cut to 15 bytes', 'a-very-long-pro', '/opt/a-very-long-program-name', ['/opt/a-very-long-program-name'], 'a-very-long-pro'],
+    ['rewritten argv, no exe: comm kept', 'postgres', null, ['postgres: checkpointer '], 'postgres'],
+    ['renamed thread, no exe: nothing disproves comm', 'worker-7', null, ['python3', '-c', 'x'], 'worker-7'],
+    ['runtime thread name, no exe: argv[0]', 'node-MainThread', null, [node, 'app.js'], 'node'],
+    ['runtime thread name, nothing else', 'MainThread', null, null, null],
+  ] as const)('%s', (_what, comm, exe, argv, want) => {
+    expect(programName(comm, exe, argv)).toBe(want);
   });
 });

@@ -38,6 +38,16 @@ describe('record schema v1', () => {
     expect(isValidRecord({ ...ok, holders: [{ pid: 1 }] })).toBe(false);
   });
 
+  it('contended: the refusal (reason contended) in error, or null as records written before it had', () => {
+    const snapshot = { stack: null, activeResources: {}, inProcess: [], eventLoopDelay: null, memory: { rss: 1, heapUsed: 1, heapTotal: 1, external: 0 }, costMs: 0 };
+    const base = { path: '/a', kind: 'flock', mode: 'exclusive', waitId: 1, waitedMs: 500, snapshot } as const;
+    const refused = { code: 'EWOULDBLOCK', errno: 11, syscall: 'flock', reason: 'contended', message: "EWOULDBLOCK: another holder has a conflicting lock, flock '/a'" };
+    assertValidRecord(buildRecord('contended', { ...base, error: refused }));
+    assertValidRecord(buildRecord('contended', base)); // schema v1 before the field was filled
+    expect(isValidRecord(buildRecord('contended', { ...base, error: { ...refused, reason: 'timeout' } }))).toBe(false);
+    expect(isValidRecord(buildRecord('acquired', { ...base, error: refused }))).toBe(false);
+  });
+
   it('recordError maps LockErrors, Node system errors and anything else', () => {
     const sys = Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT', errno: -2, syscall: 'open' });
     expect(recordError(sys)).toEqual({ code: 'ENOENT', errno: 2, syscall: 'open', reason: 'io', message: 'ENOENT: no such file' });

@@ -23,6 +23,10 @@ import {
   ATTR_LOCK_HOLDER_COMMANDS,
   ATTR_LOCK_HOLDER_PIDS,
   ATTR_LOCK_HOLDERS_COMPLETE,
+  ATTR_ERROR_CODE,
+  ATTR_ERROR_ERRNO,
+  ATTR_ERROR_REASON,
+  ATTR_ERROR_SYSCALL,
   ATTR_LOCK_LABEL,
   ATTR_LOCK_OUTCOME,
   ATTR_LOCK_RANGE_LENGTH,
@@ -290,8 +294,7 @@ function setHolderAttributes(span: Span, record: LockscopeRecord): void {
 
 /**
  * semconv `process.command`: argv[0] (on Linux "the zeroth string in /proc/PID/cmdline"); the
- * kernel's comm only when argv is unknown. comm can be a thread name: Node 24 names its main
- * thread "MainThread".
+ * record's program name only when argv is unknown.
  */
 function commandOf(h: RecordHolder): string {
   return h.argv?.[0] || h.command || '';
@@ -312,6 +315,13 @@ function contentionEventAttributes(record: LockscopeRecord, withStack: boolean):
     if (first.card?.label) a['lockscope.lock.holder.label'] = first.card.label;
   }
   if (record.holdersComplete != null) a[ATTR_LOCK_HOLDERS_COMPLETE] = record.holdersComplete;
+  const e = record.error;
+  if (e) {
+    a[ATTR_ERROR_CODE] = e.code;
+    a[ATTR_ERROR_ERRNO] = e.errno;
+    a[ATTR_ERROR_SYSCALL] = e.syscall;
+    a[ATTR_ERROR_REASON] = e.reason;
+  }
   const s = record.snapshot;
   if (s) {
     a['lockscope.snapshot.active_resources'] = Object.entries(s.activeResources)
@@ -319,6 +329,7 @@ function contentionEventAttributes(record: LockscopeRecord, withStack: boolean):
       .join(',');
     a['lockscope.snapshot.in_process'] = s.inProcess.length;
     if (s.eventLoopDelay) {
+      a['lockscope.snapshot.event_loop_delay.p50'] = s.eventLoopDelay.p50;
       a['lockscope.snapshot.event_loop_delay.p99'] = s.eventLoopDelay.p99;
       a['lockscope.snapshot.event_loop_delay.max'] = s.eventLoopDelay.max;
     }

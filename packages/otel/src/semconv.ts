@@ -25,6 +25,11 @@ export const ATTR_LOCK_RANGE_LENGTH = 'lockscope.lock.range.length' as const;
 export const ATTR_LOCK_HOLDER_PIDS = 'lockscope.lock.holder.pids' as const;
 export const ATTR_LOCK_HOLDER_COMMANDS = 'lockscope.lock.holder.commands' as const;
 export const ATTR_LOCK_HOLDERS_COMPLETE = 'lockscope.lock.holders.complete' as const;
+/** The record's `error` on the contention event: what refused the lock attempt (the operation goes on, so not `error.type`). */
+export const ATTR_ERROR_CODE = 'lockscope.error.code' as const;
+export const ATTR_ERROR_ERRNO = 'lockscope.error.errno' as const;
+export const ATTR_ERROR_SYSCALL = 'lockscope.error.syscall' as const;
+export const ATTR_ERROR_REASON = 'lockscope.error.reason' as const;
 
 export const SPAN_NAME = 'lockscope.lock.acquire' as const;
 export const EVENT_CONTENDED = 'lockscope.lock.contended' as const;

@@ -5,7 +5,7 @@ import { DataPointType, MeterProvider, MetricReader, type HistogramMetricData, t
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LockscopeInstrumentation, WAIT_BUCKETS_S } from '@lockscope/otel';
 import type { LockscopeRecord } from '@lockscope/core/record';
-import { assertValidRecord, cleanupTempDirs, produceContention } from '../../pino-transport/test/support/contention.js';
+import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, produceContention } from '../../pino-transport/test/support/contention.js';
 import { OTEL_LINE, tracing } from './support/tracing.js';
 
 class TestReader extends MetricReader {
@@ -90,7 +90,15 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
     expect(span!.attributes['lockscope.lock.wait.duration']).toBeGreaterThanOrEqual(0.25);
     expect(span!.status.code).toBe(SpanStatusCode.ERROR);
     const ev = span!.events.find((e) => e.name === 'lockscope.lock.contended')!;
-    expect(ev.attributes).toMatchObject({ 'process.pid': c.holder.pid, 'process.command': 'flock' });
+    expect(ev.attributes).toMatchObject({
+      'process.pid': c.holder.pid,
+      'process.command': 'flock',
+      // What refused the attempt, while the wait goes on (the span's error.type is for its end).
+      'lockscope.error.code': CONTENDED_BY_FLOCK.code,
+      'lockscope.error.errno': CONTENDED_BY_FLOCK.errno,
+      'lockscope.error.syscall': CONTENDED_BY_FLOCK.syscall,
+      'lockscope.error.reason': 'contended',
+    });
     expect(ev.attributes!['lockscope.snapshot.memory.rss']).toBeGreaterThan(0);
     // The waiting call's stack, from where the test called lock().
     expect(String(ev.attributes!['lockscope.snapshot.stack'])).toContain('produceContention');
@@ -120,6 +128,22 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
     const hold = m.get('lockscope.lock.hold.duration') as HistogramMetricData;
     expect(hold.dataPoints[0]!.value.count).toBe(1);
     expect(hold.dataPoints[0]!.value.sum).toBeGreaterThan(0.02);
+  });
+
+  it('contention event: the waiting loop\'s event-loop delay, about 0 ms idle, about 60 ms when blocked 60 ms at a time', async () => {
+    const eld = async (blockLoop?: { ms: number; everyMs: number }) => {
+      exporter.reset();
+      await produceContention({ outcome: 'timeout', thresholdMs: 700, timeoutMs: 1400, ...(blockLoop ? { blockLoop } : {}) });
+      const ev = lockSpans()[0]!.events.find((e) => e.name === 'lockscope.lock.contended')!;
+      const a = ev.attributes!;
+      return { p50: Number(a['lockscope.snapshot.event_loop_delay.p50']), p99: Number(a['lockscope.snapshot.event_loop_delay.p99']), max: Number(a['lockscope.snapshot.event_loop_delay.max']) };
+    };
+    const idle = await eld();
+    expect(idle.p50).toBeGreaterThanOrEqual(0);
+    expect(idle.p50).toBeLessThan(10);
+    const blocked = await eld({ ms: 60, everyMs: 150 });
+    expect(blocked.p99).toBeGreaterThanOrEqual(40);
+    expect(blocked.max).toBeGreaterThanOrEqual(40);
   });
 
   it('throwing user hooks cannot break the host; disable() stops spans, enable() resumes', async () => {

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LockError } from '@lockscope/core';
 import lockscopeTransport, { attachPino } from '@lockscope/pino-transport';
-import { assertValidRecord, cleanupTempDirs, holderEntry, produceContention, schemaErrors, tempDir } from './support/contention.js';
+import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, holderEntry, produceContention, schemaErrors, tempDir } from './support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -49,6 +49,8 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
         expect(r.pid).toBe(process.pid);
         expect(holderEntry(r, c.holder.pid)).toMatchObject({ command: 'flock', argv: c.holder.argv, lockKind: 'flock', lockMode: 'exclusive' });
       }
+      // contended: the errno the lock attempt met; timeout: its own.
+      expect(records[0]!.error).toMatchObject({ ...CONTENDED_BY_FLOCK, message: expect.stringContaining(c.path) });
       expect(records[1]!.error).toMatchObject({ code: 'ETIMEDOUT', errno: 110, reason: 'timeout' });
       expect(records[1]!.waitedMs).toBeGreaterThanOrEqual(250);
       expect((c.error as LockError).holders?.map((h) => h.pid)).toContain(c.holder.pid);
@@ -61,7 +63,8 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
         [40, 'contended'],
         [50, 'timeout'],
       ]);
-      expect(String(ours[0]!.msg)).toContain(`held by pid ${c.holder.pid} (flock -x ${c.path} sleep 600)`);
+      expect(String(ours[0]!.msg)).toContain(`held by pid ${c.holder.pid} (flock -x ${c.path} sleep 600) (EWOULDBLOCK from flock)`);
+      expect((ours[0]!.lock as { error: unknown }).error).toMatchObject(CONTENDED_BY_FLOCK);
       expect(lines.some((l) => l.msg === 'an unrelated line')).toBe(true);
     } finally {
       detach();

@@ -131,6 +131,10 @@ describe('describeRecord', () => {
     expect(describeRecord(buildRecord('contended', { ...base, waitedMs: 512.4, holders: [holder] }))).toBe(
       'waiting 512 ms for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600)',
     );
+    const refused = { code: 'EWOULDBLOCK', errno: 11, syscall: 'flock', reason: 'contended', message: 'x' };
+    expect(describeRecord(buildRecord('contended', { ...base, waitedMs: 512.4, holders: [holder], error: refused }))).toBe(
+      'waiting 512 ms for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600) (EWOULDBLOCK from flock)',
+    );
     expect(
       describeRecord(buildRecord('timeout', { ...base, waitedMs: 1000, holders: [holder], error: { code: 'ETIMEDOUT', errno: 110, syscall: 'lock', reason: 'timeout', message: 'x' } })),
     ).toBe('gave up after 1000 ms waiting for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600) (ETIMEDOUT)');

@@ -10,6 +10,7 @@ import { attachWinston, holdersOfProbe, lockscopeFormat, type HolderResolver } f
 import {
   assertValidRecord,
   cleanupTempDirs,
+  CONTENDED_BY_FLOCK,
   holderEntry,
   produceContention,
   startFlockHolder,
@@ -228,6 +229,8 @@ describe('attachWinston, real cross-process contention (flock(1) holder, core lo
       expect(holderEntry(l.lock, c.holder.pid)).toMatchObject({ command: 'flock', argv: c.holder.argv });
       expect(l.message).toContain(`pid ${c.holder.pid} (flock -x`);
     }
+    expect(lines[0].lock.error).toMatchObject({ ...CONTENDED_BY_FLOCK, message: expect.stringContaining(c.path) });
+    expect(lines[0].message).toContain('(EWOULDBLOCK from flock)');
     expect(lines[1].lock.error).toMatchObject({ code: 'ETIMEDOUT', errno: 110, reason: 'timeout' });
     // The LockError the caller logs keeps its fields and the holders of the wait.
     expect(lines[2].err).toMatchObject({ name: 'LockError', code: 'ETIMEDOUT', errno: 110, reason: 'timeout', path: c.path });

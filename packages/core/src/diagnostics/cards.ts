@@ -213,11 +213,17 @@ export function readCards(dev: number, ino: number, pids?: ReadonlySet<number>):
   return out;
 }
 
+/** Opens a card without following a symlink and without ever blocking (a FIFO would wait for a writer). */
+const CARD_OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW;
+
 function readOne(file: string, p: ParsedName): RecordHolderCard | null {
+  let fd = -1;
   try {
-    const st = fs.lstatSync(file);
+    fd = fs.openSync(file, CARD_OPEN_FLAGS);
+    // fstat of what was opened: no window between the check and the read.
+    const st = fs.fstatSync(fd);
     if (!st.isFile() || st.size > MAX_CARD_BYTES) return null;
-    const j = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const j = JSON.parse(fs.readFileSync(fd, 'utf8')) as Record<string, unknown>;
     if (j.v !== 1 || j.pid !== p.pid || j.startTicks !== p.ticks || typeof j.acquiredAt !== 'number') return null;
     return {
       label: typeof j.label === 'string' ? j.label : null,
@@ -226,5 +232,7 @@ function readOne(file: string, p: ParsedName): RecordHolderCard | null {
     };
   } catch {
     return null; // being written or removed right now
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
   }
 }

@@ -54,15 +54,20 @@ export function eventLoopMonitorRunning(): boolean {
   return hist !== null;
 }
 
-const ms = (ns: number): number => Math.round(ns / 1e3) / 1e3;
+/**
+ * A sample is the time from one run of the monitor's timer to the next, so it includes the
+ * RESOLUTION_MS the timer was asked to wait (an idle loop records about 20 ms): the loop's own
+ * delay is what exceeds it. In ms, to the µs.
+ */
+const delayMs = (ns: number): number => Math.max(0, Math.round(ns / 1e3 - RESOLUTION_MS * 1e3) / 1e3);
 
-/** p50/p99/max in ms over the current window; null when off or without samples. */
+/** The loop's delay (ms): p50/p99/max over the current window; null when off or without samples. */
 export function readEventLoopDelay(): { p50: number; p99: number; max: number; windowMs: number } | null {
   if (hist === null || hist.count === 0) return null;
   return {
-    p50: ms(hist.percentile(50)),
-    p99: ms(hist.percentile(99)),
-    max: ms(hist.max),
+    p50: delayMs(hist.percentile(50)),
+    p99: delayMs(hist.percentile(99)),
+    max: delayMs(hist.max),
     windowMs: Math.round(performance.now() - windowStart),
   };
 }

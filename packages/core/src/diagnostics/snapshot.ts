@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { liveConfig } from '../config.js';
+import { backend } from '../platform/index.js';
 import type { RecordSnapshot, RecordWaiterInfo } from '../record/index.js';
 import { readEventLoopDelay } from './eld.js';
 import { registry, type Tracked } from './registry.js';
@@ -83,15 +84,28 @@ interface ReportShape {
 }
 
 /**
+ * How long the report may wait for lockscope's waiter threads to leave their kernel lock calls
+ * (normally microseconds); past it the excerpt is left out rather than the event loop held.
+ */
+const REPORT_PAUSE_MS = 100;
+
+/**
  * The two parts of Node's diagnostic report that help here. getReport() also contains every
  * environment variable, the command line and host details: only the fields named below are
  * copied out; the rest of the object is dropped at once.
+ *
+ * getReport() waits until every worker thread runs JS; a waiter thread blocked in flock() would
+ * hold it (and the event loop) until the other process releases, so the waits step out of the
+ * kernel for it (platform pauseWaits).
  */
 function reportExcerpt(): RecordSnapshot['report'] | null {
   const rep = process.report;
   if (!rep || typeof rep.getReport !== 'function') return null;
   let prevExcludeNetwork: boolean | undefined;
+  let resume: (() => void) | null = null;
   try {
+    resume = backend?.pauseWaits === undefined ? noResume : backend.pauseWaits(REPORT_PAUSE_MS);
+    if (resume === null) return null;
     // Skips reverse DNS of socket endpoints (can take seconds) where Node supports it (20.13+).
     prevExcludeNetwork = (rep as { excludeNetwork?: boolean }).excludeNetwork;
     if (prevExcludeNetwork === false) (rep as { excludeNetwork?: boolean }).excludeNetwork = true;
@@ -113,5 +127,8 @@ function reportExcerpt(): RecordSnapshot['report'] | null {
     return null;
   } finally {
     if (prevExcludeNetwork === false) (rep as { excludeNetwork?: boolean }).excludeNetwork = false;
+    resume?.();
   }
 }
+
+function noResume(): void {}

@@ -11,8 +11,9 @@ function context(w: Wait, sync: boolean): AcquireContext {
 
 /**
  * Wraps the engine's async acquire. `run` receives the Wait (undefined when nobody listens) and
- * must call `w?.blocked(dev, ino)` when it starts waiting and `onHeld(..., w)` once it holds the
- * lock. With no subscriber this is one check and a direct call.
+ * must call `w?.refused(error)` at each refused attempt (the contended record's `error`),
+ * `w?.blocked(dev, ino)` when it starts waiting and `onHeld(..., w)` once it holds the lock.
+ * With no subscriber this is one check and a direct call.
  */
 export function traceLock<H>(
   path: string,

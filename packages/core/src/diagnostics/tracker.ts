@@ -6,6 +6,7 @@ import { buildRecord, recordError, terminalEventFor } from '../record/build.js';
 import type {
   AcquireContext,
   LockscopeRecord,
+  RecordError,
   RecordHolder,
   RecordLockKind,
   RecordLockMode,
@@ -94,6 +95,8 @@ export class Wait implements Tracked {
   /** @internal */ complete: boolean | null = null;
   /** @internal */ pending: Promise<void> | null = null;
   /** @internal */ ctx: AcquireContext | null = null;
+  /** @internal What refused the latest attempt: the contended record's `error`. */
+  refusal: RecordError | null = null;
   /** Set by onHeld when this call acquired the lock. */
   holdId: number | null = null;
 
@@ -122,6 +125,11 @@ export class Wait implements Tracked {
   setFile(dev: number, ino: number): void {
     this.dev = dev;
     this.ino = ino;
+  }
+
+  /** The engine calls this at each refused attempt (the errno it met, reason 'contended'). */
+  refused(e: RecordError): void {
+    this.refusal = e;
   }
 
   /**
@@ -180,7 +188,7 @@ function contend(w: Wait, waitedMs: number, lookUp: boolean): void {
   w.pending = holders.then(() => {
     try {
       if (contendedChannel.hasSubscribers) {
-        contendedChannel.publish(record(w, 'contended', time, waitedMs, undefined, snapshot));
+        contendedChannel.publish(record(w, 'contended', time, waitedMs, w.refusal ?? undefined, snapshot));
       }
     } catch {
       // a record that cannot be built must not break the wait

@@ -5,17 +5,21 @@
  *   -> held -> release (unlock, close or park the fd, let queued requests in).
  * The uncontended path is synchronous and allocates only the request, its handle and a key.
  *
+ * Every opened fd is fstat-ed before any lock call: only a regular file is a lock file.
+ *
  * Fast path: while the table holds no request at all (nothing of this process waits or holds
  * through it, and no POSIX lock is in flight), a flock/OFD request goes straight to the kernel
- * without an fstat. Nothing in this process can conflict with it except locks the kernel itself
+ * without the table. Nothing in this process can conflict with it except locks the kernel itself
  * reports (another open file description of this process), so a grant is correct without the
- * gate; the request is kept "unplaced" (identity unknown). The first request that needs the
+ * gate; the request is kept "unplaced" (not filed under its identity). The first request that needs the
  * table (kernel busy, POSIX, instrumented, or the table is non-empty) first fstats every unplaced
  * holder's fd and files it under its (dev, ino): the table is complete whenever it is consulted.
  */
-import { errnoNumber, LockError, lockErrorFromErrno, unsupportedPlatform } from '../errors.js';
+import { errnoNumber, invalidArgument, LockError, lockErrorFromErrno, unsupportedPlatform } from '../errors.js';
 import { backend, unsupportedMessage, type FileId, type PlatformBackend } from '../platform/index.js';
-import { abortError, deadlockError, timeoutError, waiterFailed } from './errors.js';
+import { S_IFREG } from '../platform/types.js';
+import { watchAbort } from './abort.js';
+import { abortError, deadlockError, notALockFile, timeoutError, waiterFailed } from './errors.js';
 import * as events from './events.js';
 import { LockHandle } from './handle.js';
 import type { LockRequest } from './request.js';
@@ -38,6 +42,7 @@ const EAGAIN = errnoNumber('EAGAIN') ?? 11;
 const EACCES = errnoNumber('EACCES') ?? 13;
 const EROFS = errnoNumber('EROFS') ?? 30;
 const EBADF = errnoNumber('EBADF') ?? 9;
+const ENXIO = errnoNumber('ENXIO') ?? 6;
 
 /** attempt() outcomes besides a LockError. */
 export const HELD = 0;
@@ -46,7 +51,7 @@ export const BUSY_KERNEL = 2;
 type Outcome = typeof HELD | typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL | LockError;
 
 let ready: PlatformBackend | null = null;
-const id: FileId = { dev: 0, ino: 0 };
+const id: FileId = { dev: 0, ino: 0, type: 0 };
 /** Held requests granted on the fast path, not (yet) in the table. */
 const unplaced = new Set<LockRequest>();
 /** Requests in the table (given an entry, not yet detached). */
@@ -85,7 +90,9 @@ function setIdentity(req: LockRequest): void {
   req.inode = inodeFor(id.dev, id.ino);
 }
 
-function openError(req: LockRequest, errno: number): LockError {
+function openError(req: LockRequest, b: PlatformBackend, errno: number): LockError {
+  // open() of a Unix socket (or a device without a driver) says ENXIO: name what is there.
+  if (errno === ENXIO && b.pathId(req.path, id) === 0 && id.type !== S_IFREG) return notALockFile(req, id.type);
   const e = lockErrorFromErrno('open', errno, req.path, req.kind);
   if (errno === EACCES && req.kind !== 'flock' && req.exclusive) {
     return new LockError({ ...e, kind: req.kind, message: `${e.message} (an exclusive ${req.kind} lock needs write access)` });
@@ -104,21 +111,16 @@ function openFd(req: LockRequest, b: PlatformBackend, identify = true): void {
       writable = false;
     }
   }
-  if (fd < 0) throw openError(req, -fd);
+  if (fd < 0) throw openError(req, b, -fd);
+  // Into `id` (read by setIdentity): what was opened must be a regular file.
+  const rc = b.fileId(fd, id);
+  if (rc !== 0 || id.type !== S_IFREG) {
+    b.close(fd);
+    throw rc !== 0 ? lockErrorFromErrno('fstat', -rc, req.path, req.kind) : notALockFile(req, id.type);
+  }
   req.fd = fd;
   req.writable = writable;
-  if (identify) identifyFd(req, b);
-}
-
-/** Learn the identity of the request's open fd; on failure the fd is given up and a LockError thrown. */
-function identifyFd(req: LockRequest, b: PlatformBackend): void {
-  const rc = b.fileId(req.fd, id);
-  if (rc !== 0) {
-    b.close(req.fd);
-    req.fd = -1;
-    throw lockErrorFromErrno('fstat', -rc, req.path, req.kind);
-  }
-  setIdentity(req);
+  if (identify) setIdentity(req);
 }
 
 /** Put a request into its table entry (active). */
@@ -233,7 +235,10 @@ function kernelTry(req: LockRequest, b: PlatformBackend): Outcome {
     markHeld(req);
     return HELD;
   }
-  if (rc === -EAGAIN || rc === -EACCES) return BUSY_KERNEL;
+  if (rc === -EAGAIN || rc === -EACCES) {
+    if (req.diag !== undefined) events.refused(req, b.lockSyscall(req.kind), -rc);
+    return BUSY_KERNEL;
+  }
   return lockErrorFromErrno(b.lockSyscall(req.kind), -rc, req.path, req.kind, { waitedMs: performance.now() - req.startedAt });
 }
 
@@ -262,8 +267,8 @@ export function attempt(req: LockRequest, b: PlatformBackend): Outcome {
     }
     if (out !== BUSY_KERNEL) return out;
     // Busy, maybe behind a lock of this very process: take the full path, without a second
-    // kernel try (the kernel just said busy).
-    identifyFd(req, b);
+    // kernel try (the kernel just said busy). `id` still holds this fd's identity (openFd).
+    setIdentity(req);
     kernelBusy = true;
   }
   placeUnplaced(b);
@@ -272,6 +277,7 @@ export function attempt(req: LockRequest, b: PlatformBackend): Outcome {
   const blocker = blockerOf(req, e);
   if (blocker !== null) {
     req.blocker = blocker;
+    if (req.diag !== undefined) events.refused(req, null, 0);
     return BUSY_IN_PROCESS;
   }
   e.active.push(req);
@@ -335,17 +341,27 @@ function pump(e: TableEntry, b: PlatformBackend): void {
     const q = e.queue[i]!;
     const blocker = blockerOf(q, e);
     if (blocker !== null) {
+      const changed = q.blocker !== blocker;
       q.blocker = blocker;
+      if (changed && q.diag !== undefined) events.refused(q, null, 0);
       i++;
       continue;
     }
     e.queue.splice(i, 1);
     e.active.push(q);
     q.blocker = null;
-    const out = kernelTry(q, b);
+    // Its signal fired while an earlier wait on it was being cancelled: it never gets the lock.
+    const out = q.signal?.aborted === true ? abortError(q, performance.now() - q.startedAt, q.signal) : kernelTry(q, b);
     if (out === HELD) settle(q, undefined);
-    else if (out === BUSY_KERNEL) kernelWait(q, b);
-    else {
+    else if (out === BUSY_KERNEL) {
+      try {
+        kernelWait(q, b);
+      } catch (cause) {
+        q.state = 'failed';
+        detach(q, b);
+        settle(q, waiterFailed(q, performance.now() - q.startedAt, cause));
+      }
+    } else {
       q.state = 'failed';
       detach(q, b);
       settle(q, out as LockError);
@@ -357,24 +373,38 @@ function pump(e: TableEntry, b: PlatformBackend): void {
 
 /** Park an async request: in the in-process queue or in a kernel wait. Arms timeout and abort. */
 export function startWaiting(req: LockRequest, b: PlatformBackend, out: typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL): void {
-  if (req.timeout !== Infinity) {
-    // Unref'd: the wait itself keeps the process alive (a ref'd waiter thread); an in-process
-    // queue with nothing else alive is a self-deadlock, reported at 'beforeExit'.
-    req.timer = setTimeout(onTimeout, Math.max(0, req.timeout - (performance.now() - req.startedAt)), req);
-    req.timer.unref();
+  try {
+    if (req.timeout !== Infinity) {
+      // Unref'd: the wait itself keeps the process alive (a ref'd waiter thread); an in-process
+      // queue with nothing else alive is a self-deadlock, reported at 'beforeExit'.
+      req.timer = setTimeout(onTimeout, Math.max(0, req.timeout - (performance.now() - req.startedAt)), req);
+      req.timer.unref();
+    }
+    if (req.signal !== undefined) watchSignal(req, req.signal);
+    if (out === BUSY_IN_PROCESS) {
+      req.state = 'queued';
+      req.waitedOn = 'in-process';
+      req.entry!.queue.push(req);
+      watchDeadlocks();
+    } else kernelWait(req, b);
+  } catch (cause) {
+    // The request is in the table with an open fd: it must leave the engine, or every later
+    // request on the file would queue behind it forever.
+    req.state = 'failed';
+    finish(req, b);
+    settle(req, cause instanceof LockError ? cause : waiterFailed(req, performance.now() - req.startedAt, cause));
+    return;
   }
-  const signal = req.signal;
-  if (signal !== undefined) {
-    req.onAbort = () => cancel(req, abortError(req, performance.now() - req.startedAt, signal));
-    signal.addEventListener('abort', req.onAbort, { once: true });
-  }
-  if (out === BUSY_IN_PROCESS) {
-    req.state = 'queued';
-    req.waitedOn = 'in-process';
-    req.entry!.queue.push(req);
-    watchDeadlocks();
-  } else kernelWait(req, b);
   events.waitStart(req);
+}
+
+function watchSignal(req: LockRequest, signal: AbortSignal): void {
+  try {
+    req.unwatchAbort = watchAbort(signal, () => cancel(req, abortError(req, performance.now() - req.startedAt, signal)));
+  } catch (cause) {
+    const e = invalidArgument(req.api, req.path, `signal: listening for 'abort' failed: ${String((cause as Error)?.message ?? cause)}`, req.kind);
+    throw new LockError({ ...e, message: e.message, cause });
+  }
 }
 
 function kernelWait(req: LockRequest, b: PlatformBackend): void {
@@ -438,9 +468,9 @@ function settle(req: LockRequest, err: LockError | undefined): void {
     clearTimeout(req.timer);
     req.timer = null;
   }
-  if (req.onAbort !== null) {
-    req.signal!.removeEventListener('abort', req.onAbort);
-    req.onAbort = null;
+  if (req.unwatchAbort !== null) {
+    req.unwatchAbort();
+    req.unwatchAbort = null;
   }
   const { resolve, reject } = req;
   req.resolve = req.reject = null;

@@ -1,5 +1,6 @@
 /** LockErrors the engine makes itself (timeout, abort, self-deadlock, waiter failure). */
-import { errnoNumber, LockError, type ErrorReason } from '../errors.js';
+import { classifyErrno, errnoCode, errnoNumber, invalidArgument, LockError, type ErrorReason } from '../errors.js';
+import type { RecordError } from '../record/index.js';
 import type { LockRequest } from './request.js';
 
 function describe(req: LockRequest): string {
@@ -54,7 +55,42 @@ export function deadlockError(req: LockRequest, waitedMs: number): LockError {
   return engineError(req, 'EDEADLK', 'EDEADLK', 35, 'deadlock', waitedMs, msg);
 }
 
+const FILE_TYPES: Record<number, string> = {
+  0o010000: 'a FIFO',
+  0o020000: 'a character device',
+  0o040000: 'a directory',
+  0o060000: 'a block device',
+  0o120000: 'a symbolic link',
+  0o140000: 'a socket',
+};
+
+/**
+ * The path names something other than a regular file: a FIFO, socket or device is never a lock
+ * file (its lock would be shared with every unrelated user of it), so it is refused, not locked.
+ */
+export function notALockFile(req: LockRequest, type: number): LockError {
+  const what = FILE_TYPES[type] ?? `not a regular file (type 0o${type.toString(8)})`;
+  return invalidArgument(req.api, req.path, `path is ${what}, not a regular file; a lock file must be a regular file`, req.kind);
+}
+
 export function waiterFailed(req: LockRequest, waitedMs: number, cause: unknown): LockError {
   const msg = `the waiter thread for ${describe(req)} failed: ${String((cause as Error)?.message ?? cause)}`;
   return engineError(req, 'EIO', 'EIO', 5, 'io', waitedMs, msg, { cause });
+}
+
+const EAGAIN = errnoNumber('EAGAIN') ?? 11;
+
+/**
+ * What refused a request's non-blocking attempt, as its contended record carries it (reason
+ * 'contended'): the lock call's errno (`syscall` the backend's lock call), or, when a lock of
+ * this very process is in the way and no call was made, the EWOULDBLOCK the engine stands in
+ * for it (syscall 'lock', like the engine's other errors).
+ */
+export function refusal(req: LockRequest, syscall: string | null, errno: number): RecordError {
+  if (syscall === null) {
+    const code = errnoCode(EAGAIN);
+    return { code, errno: EAGAIN, syscall: 'lock', reason: 'contended', message: `${code}: ${blockerText(req)}, lock '${req.path}'` };
+  }
+  const c = classifyErrno(syscall, errno);
+  return { code: c.code, errno, syscall, reason: 'contended', message: `${c.code}: ${c.description}, ${syscall} '${req.path}'` };
 }

@@ -12,6 +12,7 @@ import { onHeld, onLeaked, onReleased } from '../diagnostics/holds.js';
 import { instrumentationActive } from '../diagnostics/listening.js';
 import { hasDefaultHolderResolver, setDefaultHolderResolver } from '../diagnostics/tracker.js';
 import { probeHolderResolver } from '../probe/index.js';
+import { refusal } from './errors.js';
 import type { LockRequest } from './request.js';
 
 /**
@@ -31,6 +32,21 @@ export function waitStart(req: LockRequest): void {
   // uncontended process never touches it.
   if (!hasDefaultHolderResolver()) setDefaultHolderResolver(probeHolderResolver);
   w.blocked(req.dev, req.ino);
+}
+
+/**
+ * A tracked request's attempt was refused: by the kernel (`syscall`, positive `errno`) or, with
+ * `syscall` null, by a lock this process holds or waits for (`req.blocker`). Called at every
+ * refusal before and during the wait, so the contended record names the latest.
+ */
+export function refused(req: LockRequest, syscall: string | null, errno: number): void {
+  const w = req.diag;
+  if (w === undefined) return;
+  try {
+    w.refused(refusal(req, syscall, errno));
+  } catch {
+    // instrumentation never breaks a lock call
+  }
 }
 
 /**

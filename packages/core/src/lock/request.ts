@@ -9,6 +9,7 @@ import { resolveCallOptions } from '../config.js';
 import type { Wait } from '../diagnostics/tracker.js';
 import type { Hold } from '../diagnostics/holds.js';
 import { invalidArgument, type LockKind } from '../errors.js';
+import { isAbortSignal } from './abort.js';
 import type { PendingWait } from '../platform/types.js';
 import type { LockHandle } from './handle.js';
 import type { InodeEntry, TableEntry } from './table.js';
@@ -85,7 +86,8 @@ export class LockRequest {
   resolve: ((h: LockHandle) => void) | null = null;
   reject: ((e: unknown) => void) | null = null;
   timer: NodeJS.Timeout | null = null;
-  onAbort: (() => void) | null = null;
+  /** Stops watching `signal` (abort.ts), while the wait watches it. */
+  unwatchAbort: (() => void) | null = null;
   pending: PendingWait | null = null;
 
   constructor(api: string, path: unknown, options: LockOptions | undefined | null) {
@@ -195,16 +197,6 @@ function normalizePath(api: string, path: unknown): string {
 
 function isOffset(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-function isAbortSignal(s: unknown): s is AbortSignal {
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof (s as AbortSignal).aborted === 'boolean' &&
-    typeof (s as AbortSignal).addEventListener === 'function' &&
-    typeof (s as AbortSignal).removeEventListener === 'function'
-  );
 }
 
 function show(v: unknown): string {

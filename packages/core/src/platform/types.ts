@@ -20,9 +20,8 @@ export interface PlatformBackend {
   /** Why a kind is missing here, when that is by design (not "not yet"). */
   readonly kindsNote?: Partial<Record<LockKind, string>>;
   /**
-   * open() already refuses what cannot be locked (a directory: EISDIR), so the engine may take the
-   * kernel lock before it identifies the file (the uncontended fast path). Windows opens
-   * directories and only the identity step refuses them, so it must not.
+   * The engine may grant an uncontended flock/OFD request without filing it in its in-process
+   * table (the fast path, engine.ts); it still fstats the fd first (regular files only).
    */
   readonly lockBeforeIdentify?: boolean;
   /**
@@ -35,13 +34,15 @@ export interface PlatformBackend {
 
   /**
    * Open `path` close-on-exec for locking. `write`: read-write, else read-only. `create`: create a
-   * missing file with permission bits `fileMode` (never parent directories).
+   * missing file with permission bits `fileMode` (never parent directories). Never blocks: a FIFO
+   * or device at the path must not hold the calling thread (O_NONBLOCK, O_NOCTTY on POSIX); the
+   * engine refuses anything but a regular file once fileId() says what it opened.
    * Returns the fd, or -errno.
    */
   open(path: string, write: boolean, create: boolean, fileMode: number): number;
   /** Close an fd. Returns 0 or -errno. */
   close(fd: number): number;
-  /** (device, inode) of an open fd into `out`. Returns 0 or -errno. */
+  /** (device, inode, file type) of an open fd into `out`. Returns 0 or -errno. */
   fileId(fd: number, out: FileId): number;
   /** (device, inode) of a path, following symlinks, into `out`. Returns 0 or -errno. */
   pathId(path: string, out: FileId): number;
@@ -59,13 +60,25 @@ export interface PlatformBackend {
   wait(fd: number, kind: LockKind, exclusive: boolean, start: number, length: number, done: WaitDone): PendingWait;
   /** Optional: threads (or other resources) the wait machinery has now, and how many are waiting. */
   waiterStats?(): { threads: number; busy: number };
+  /**
+   * Optional, for backends whose waits block threads in the kernel: bring every wait out of its
+   * system call for a moment, synchronously, for at most `maxMs` (process.report.getReport()
+   * waits for every worker thread to run JS). Returns the function that lets the waits go on, or
+   * null when one did not step out in time (then nothing stays paused).
+   */
+  pauseWaits?(maxMs: number): (() => void) | null;
 }
 
 /** Identity of a file: same (dev, ino) means the same file through any path, symlink or hard link. */
 export interface FileId {
   dev: number;
   ino: number;
+  /** `st_mode & S_IFMT` (S_IFREG for a regular file; the same values on every platform, libuv's on Windows). */
+  type: number;
 }
+
+export const S_IFMT = 0o170000;
+export const S_IFREG = 0o100000;
 
 /**
  * `errno`: 0 granted, else the positive errno of the failed wait.

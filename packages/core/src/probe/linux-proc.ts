@@ -287,6 +287,41 @@ export function parseStat(text: string): StatInfo | null {
   };
 }
 
+/**
+ * The program's name (docs/probe.md, "command"). comm is what exec set, the base name of the
+ * executed path cut to 15 bytes, until the program renames its main thread (prctl PR_SET_NAME):
+ * Node 24 calls it "MainThread", Node 26 "node-MainThread", and any program can. comm still
+ * reads as exec's name when it is the base name of exe, of argv[0] or of argv[1] (a script its
+ * interpreter runs); otherwise it is a thread name, and exe, which the program cannot change,
+ * names the program. Without exe (another user's process) argv is all that is left and programs
+ * rewrite it (postgres: "postgres: checkpointer"), so comm is kept unless it is a known runtime
+ * thread name; then argv[0] names the program, or nothing does (null).
+ */
+export function programName(comm: string, exe: string | null, argv: readonly string[] | null): string | null {
+  const exeName = exe === null ? null : baseName(exe.endsWith(DELETED) ? exe.slice(0, -DELETED.length) : exe);
+  const candidates = [exeName, argv?.[0], argv?.[1]];
+  for (const c of candidates) if (c && commOf(baseName(c)) === comm) return comm;
+  if (exeName) return exeName;
+  if (!RUNTIME_THREAD_NAMES.has(comm)) return comm;
+  return (argv?.[0] && baseName(argv[0])) || null;
+}
+
+/** Main-thread names runtimes give themselves (Node 24, Node 26). */
+export const RUNTIME_THREAD_NAMES: ReadonlySet<string> = new Set(['MainThread', 'node-MainThread']);
+/** readlink of /proc/PID/exe after the file was replaced or removed. */
+const DELETED = ' (deleted)';
+/** TASK_COMM_LEN - 1: the kernel keeps 15 bytes of a name. */
+const COMM_BYTES = 15;
+
+function baseName(p: string): string {
+  return p.slice(p.lastIndexOf('/') + 1);
+}
+
+/** A name as comm spells it: its first 15 bytes, as /proc/PID/stat (read as latin1) shows them. */
+function commOf(name: string): string {
+  return Buffer.from(name, 'utf8').toString('latin1').slice(0, COMM_BYTES);
+}
+
 /** Effective uid from /proc/PID/status (`Uid: real effective saved fs`). */
 export function parseStatusUid(text: string): number | null {
   const i = text.indexOf('\nUid:');

@@ -19,6 +19,8 @@ import {
   parseStatusUid,
   procDev,
   procHidepid,
+  programName,
+  RUNTIME_THREAD_NAMES,
   readProc,
   startTimeMs,
   userName,
@@ -191,6 +193,8 @@ class Session {
       // Kernel threads have no files: an unreadable one hides nothing.
       if (st && (st.flags & PF_KTHREAD) !== 0) return;
       command = st?.command ?? null;
+      // No exe here: only a runtime's thread name is replaced, from argv[0] (programName).
+      if (st && RUNTIME_THREAD_NAMES.has(st.command)) command = programName(st.command, null, st.state === 'D' ? null : cmdlineNow(pid));
       uid = parseStatusUid(readProc(`/proc/${pid}/status`));
     } catch {
       // gone or hidden as well: keep what we have
@@ -333,9 +337,18 @@ function splitCmdline(s: string): string[] {
  * any other is read synchronously (a thread-pool round trip would triple the fast path's cost).
  */
 async function readCmdline(pid: number, state: string | undefined): Promise<string[] | null> {
+  if (state !== 'D') return cmdlineNow(pid);
   try {
-    if (state !== 'D') return splitCmdline(readProc(`/proc/${pid}/cmdline`, 'utf8'));
     return splitCmdline((await readFile(`/proc/${pid}/cmdline`)).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** argv read synchronously: never for a process in state D (see readCmdline). */
+function cmdlineNow(pid: number): string[] | null {
+  try {
+    return splitCmdline(readProc(`/proc/${pid}/cmdline`, 'utf8'));
   } catch {
     return null;
   }
@@ -371,17 +384,6 @@ async function readProcess(pid: number, redact: boolean | Redactor): Promise<Pro
     exe,
     startTime: st ? startTimeMs(st.startTicks) : null,
   };
-}
-
-/**
- * comm is the main thread's name, and some runtimes rename that thread (Node 24: "MainThread"),
- * which would hide the program: fall back to the executable's or argv[0]'s base name then.
- */
-const RUNTIME_THREAD_NAMES = new Set(['MainThread']);
-function programName(comm: string, exe: string | null, argv: string[] | null): string {
-  if (!RUNTIME_THREAD_NAMES.has(comm)) return comm;
-  const from = exe ?? argv?.[0];
-  return from ? (from.split('/').pop() ?? comm).slice(0, 15) || comm : comm;
 }
 
 function readLocksTable(): string {

@@ -50,7 +50,7 @@ export interface ProbeProcess {
   uid: number | null;
   /** From /etc/passwd; null when the uid is not there (e.g. users from LDAP). */
   user: string | null;
-  /** The kernel's command name (comm, at most 15 characters). */
+  /** The program's name: comm (at most 15 bytes) unless that is a thread name, then exe's base name (docs/probe.md). */
   command: string | null;
   /** argv, redacted unless `redact: false`. Null when unreadable; [] for kernel threads. */
   argv: string[] | null;

@@ -2,7 +2,7 @@ import type { LockscopeRecord, RecordHolder } from './index.js';
 
 /**
  * One line a person can read without knowing lockscope, e.g.
- * `waiting 512 ms for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600)`.
+ * `waiting 512 ms for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600) (EWOULDBLOCK from flock)`.
  * Commands are the record's (already redacted) argv, cut at 80 characters.
  */
 export function describeRecord(r: LockscopeRecord): string {
@@ -10,7 +10,7 @@ export function describeRecord(r: LockscopeRecord): string {
   const holders = describeHolders(r.holders, Date.parse(r.time));
   switch (r.event) {
     case 'contended':
-      return `waiting ${ms(r.waitedMs)} ms for ${what}${holders}`;
+      return `waiting ${ms(r.waitedMs)} ms for ${what}${holders}${r.error ? ` (${r.error.code} from ${r.error.syscall})` : ''}`;
     case 'timeout':
       return `gave up after ${ms(r.waitedMs)} ms waiting for ${what}${holders} (${r.error?.code ?? 'ETIMEDOUT'})`;
     case 'aborted':

@@ -84,8 +84,9 @@ export interface RecordSnapshot {
   /** Other lockscope waiters and holders in this process. */
   inProcess: RecordWaiterInfo[];
   /**
-   * Event-loop delay (ms) at snapshot time: p50, p99 and max over the recent window (`windowMs`
-   * long, at most about 10 s); null when the monitor is off or had no sample yet.
+   * Event-loop delay (ms) at snapshot time, how late the loop ran what was due (an idle loop
+   * reads about 0): p50, p99 and max over the recent window (`windowMs` long, at most about
+   * 10 s); null when the monitor is off or had no sample yet.
    */
   eventLoopDelay: { p50: number; p99: number; max: number; windowMs: number } | null;
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };

@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { coreForOthers } from './core-for-others.js';
 
 export type HolderKind =
   | 'flock' // python fcntl.flock LOCK_EX
@@ -176,6 +177,20 @@ export async function nodeHolder(path: string, how: 'open' | 'inherit-flock', o:
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const seen = await waitLine(child, 'ready');
   return { pid: seen.ready!, lockerPid: seen.locker, child, stop: () => stopChild(child) };
+}
+
+/**
+ * A child Node process (any binary: `node`, default this one) holding an exclusive flock on
+ * `path` through lockscope itself.
+ */
+export async function nodeLockHolder(path: string, o: SpawnOpts & { node?: string } = {}): Promise<Proc> {
+  const code =
+    `import(${JSON.stringify(coreForOthers().entry)}).then((m) => m.lock(${JSON.stringify(path)}))` +
+    `.then((h) => { globalThis.held = h; console.log('ready', process.pid); setInterval(() => {}, 1 << 30); }, (e) => { console.error(e); process.exit(9); })`;
+  const [cmd, args] = wrap(o.node ?? process.execPath, ['-e', code], o);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const seen = await waitLine(child, 'ready');
+  return { pid: seen.ready!, child, stop: () => stopChild(child, [seen.ready!]) };
 }
 
 export function tmpDir(prefix: string, shared = false): string {

@@ -14,11 +14,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS, lock } from '@lockscope/core';
 import { buildRecord, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
+import { blockLoopRepeatedly } from '../../../../test-support/event-loop.js';
 
 export interface Holder {
   pid: number;
@@ -52,6 +53,8 @@ export interface ContentionOptions {
   /** How long to keep the acquired lock before release. */
   keepMs?: number;
   label?: string;
+  /** While lock() waits, block this process's event loop `ms` at a time, every `everyMs`. */
+  blockLoop?: { ms: number; everyMs: number };
 }
 
 const dirs: string[] = [];
@@ -113,6 +116,7 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
   const started = performance.now();
   let letGo: NodeJS.Timeout | undefined;
   if (opts.outcome === 'acquired') letGo = setTimeout(() => void holder.kill(), opts.holdMs ?? 300);
+  const unblock = opts.blockLoop ? blockLoopRepeatedly(opts.blockLoop.ms, opts.blockLoop.everyMs) : undefined;
   try {
     const handle = await lock(path, {
       timeout: opts.outcome === 'timeout' ? (opts.timeoutMs ?? 400) : 30_000,
@@ -126,10 +130,14 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
   } catch (error) {
     return { path, holder, outcome: 'timeout', error, waitedMs: performance.now() - started };
   } finally {
+    unblock?.();
     clearTimeout(letGo);
     await holder.kill();
   }
 }
+
+/** The `error` of the contended record of a wait behind the flock(1) holder: what flock(LOCK_NB) met. */
+export const CONTENDED_BY_FLOCK = { code: 'EWOULDBLOCK', errno: osConstants.errno.EAGAIN, syscall: 'flock', reason: 'contended' } as const;
 
 /** The record's entry for `pid` with role holder (the probe also lists this process as a waiter). */
 export function holderEntry(record: { holders: RecordHolder[] }, pid: number): RecordHolder | undefined {

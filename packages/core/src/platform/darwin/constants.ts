@@ -24,6 +24,8 @@ export const O_RDONLY = 0x0;
 export const O_RDWR = 0x2;
 export const O_CREAT = 0x200;
 export const O_CLOEXEC = 0x1000000;
+export const O_NONBLOCK = 0x4;
+export const O_NOCTTY = 0x20000;
 
 export const EINTR = 4;
 export const EACCES = 13;

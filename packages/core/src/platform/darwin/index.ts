@@ -7,7 +7,7 @@
  */
 import { fstatSync, statSync } from 'node:fs';
 import type { LockKind } from '../../errors.js';
-import type { FileId, PendingWait, PlatformBackend } from '../types.js';
+import { S_IFMT, type FileId, type PendingWait, type PlatformBackend } from '../types.js';
 import { PollWait } from '../poll-wait.js';
 import {
   EACCES,
@@ -26,6 +26,8 @@ import {
   LOCK_UN,
   O_CLOEXEC,
   O_CREAT,
+  O_NOCTTY,
+  O_NONBLOCK,
   O_RDONLY,
   O_RDWR,
 } from './constants.js';
@@ -36,11 +38,12 @@ const flockBuf = Buffer.alloc(FLOCK.size);
 const BUSY: ReadonlySet<number> = new Set([-EAGAIN, -EACCES]);
 export const POLL_MAX_MS = 4;
 
-function statInto(fn: () => { dev: bigint; ino: bigint }, out: FileId): number {
+function statInto(fn: () => { dev: bigint; ino: bigint; mode: bigint }, out: FileId): number {
   try {
     const st = fn();
     out.dev = Number(st.dev);
     out.ino = Number(st.ino);
+    out.type = Number(st.mode) & S_IFMT;
     return 0;
   } catch (e) {
     const errno = (e as NodeJS.ErrnoException).errno;
@@ -72,7 +75,8 @@ export const darwinBackend: PlatformBackend = {
 
   open(path, write, create, fileMode) {
     const c = libc();
-    const flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC;
+    // Never blocks on a FIFO or device (the engine then refuses it: not a regular file).
+    const flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     for (;;) {
       const fd = openFile(c, path, flags, fileMode);
       if (fd >= 0) return fd;

@@ -1,7 +1,7 @@
 /** Linux backend: flock, POSIX fcntl and OFD fcntl locks through glibc (koffi), waits on waiter threads. */
 import { fstatSync, statSync } from 'node:fs';
 import type { LockKind } from '../../errors.js';
-import type { FileId, PendingWait, PlatformBackend, WaitDone } from '../types.js';
+import { S_IFMT, type FileId, type PendingWait, type PlatformBackend, type WaitDone } from '../types.js';
 import {
   libc,
   fillFlock,
@@ -21,8 +21,11 @@ import {
   O_RDWR,
   O_CREAT,
   O_CLOEXEC,
+  O_NONBLOCK,
+  O_NOCTTY,
+  STAT_MODE_OFFSET,
 } from './libc.js';
-import { startWait, waiterStats } from './waiters.js';
+import { pauseWaits, startWait, waiterStats } from './waiters.js';
 
 const EINTR = 4;
 const flockBuf = Buffer.alloc(FLOCK_SIZE);
@@ -33,11 +36,12 @@ function setlkCmd(kind: LockKind): number {
 }
 
 /** Node's stat as the fallback where glibc < 2.33 exports no fstat/stat symbol. */
-function nodeStat(fn: () => { dev: number; ino: number }, out: FileId): number {
+function nodeStat(fn: () => { dev: number; ino: number; mode: number }, out: FileId): number {
   try {
     const st = fn();
     out.dev = st.dev;
     out.ino = st.ino;
+    out.type = st.mode & S_IFMT;
     return 0;
   } catch (err) {
     const errno = (err as NodeJS.ErrnoException).errno;
@@ -50,6 +54,7 @@ function identity(rc: number, out: FileId): number {
   if (rc !== 0) return -libc().errno();
   out.dev = readU64(statBuf, 0);
   out.ino = readU64(statBuf, 8);
+  out.type = statBuf.readUInt32LE(STAT_MODE_OFFSET) & S_IFMT;
   return 0;
 }
 
@@ -68,7 +73,9 @@ export const linuxBackend: PlatformBackend = {
 
   open(path, write, create, fileMode) {
     const c = libc();
-    const flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC;
+    // O_NONBLOCK: a read-only open of a FIFO would wait for a writer. It does not change locking
+    // or I/O on a regular file, the only kind the engine keeps.
+    const flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
     for (;;) {
       const fd = c.open(path, flags, fileMode);
       if (fd >= 0) return fd;
@@ -132,4 +139,5 @@ export const linuxBackend: PlatformBackend = {
   },
 
   waiterStats,
+  pauseWaits,
 };

@@ -23,6 +23,8 @@ export const O_RDONLY = 0;
 export const O_RDWR = 2;
 export const O_CREAT = 0o100;
 export const O_CLOEXEC = 0o2000000;
+export const O_NONBLOCK = 0o4000;
+export const O_NOCTTY = 0o400;
 export const SIGURG = 23;
 export const SA_RESTART = 0x10000000;
 
@@ -33,6 +35,8 @@ export const SIGACTION_SIZE = 152;
 export const SIGACTION_FLAGS_OFFSET = 136;
 /** sizeof(struct stat) is 144 (x86_64) / 128 (aarch64); st_dev u64 @0, st_ino u64 @8 on both. */
 export const STAT_SIZE = 256;
+/** st_mode u32: @24 on x86_64 (after the u64 st_nlink), @16 on aarch64 (before its u32 st_nlink). */
+export const STAT_MODE_OFFSET = arch === 'arm64' ? 16 : 24;
 
 export const SUPPORTED_ARCHS: ReadonlySet<string> = new Set(['x64', 'arm64']);
 

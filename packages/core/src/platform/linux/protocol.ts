@@ -5,7 +5,9 @@ export const S_TID = 0; // waiter thread's kernel tid (0 until it started)
 export const S_JOB = 1; // seq of the job inside its lock loop, 0 when none
 export const S_CANCEL = 2; // seq the main thread wants cancelled
 export const S_DONE = 3; // seq of the last job that left its lock loop
-export const S_SLOTS = 4;
+export const S_PAUSE = 4; // 1 while the main thread wants every wait out of the kernel (pauseWaits)
+export const S_PAUSED = 5; // seq of the job that stepped out for S_PAUSE, 0 when none
+export const S_SLOTS = 6;
 
 export const KIND_FLOCK = 0;
 export const KIND_POSIX = 1;

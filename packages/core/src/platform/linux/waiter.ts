@@ -8,6 +8,10 @@
  * to this thread's tid until DONE == seq. Here: publish JOB = seq, check CANCEL before every
  * attempt, retry on EINTR unless cancelled. A signal that lands before the syscall starts is lost,
  * which is why the main thread keeps re-sending until DONE moves.
+ *
+ * Pause (for process.report.getReport(), which waits for every worker thread to run JS): while
+ * PAUSE is 1 the loop leaves the kernel on the same signal, publishes PAUSED = seq and waits in
+ * Atomics.wait, where V8 still runs the report's interrupt; then it takes the lock call up again.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
@@ -21,7 +25,7 @@ import {
   F_RDLCK,
   F_WRLCK,
 } from './libc.js';
-import { S_TID, S_JOB, S_CANCEL, S_DONE, KIND_FLOCK, KIND_POSIX, type WaitJob, type WaitResult } from './protocol.js';
+import { S_TID, S_JOB, S_CANCEL, S_DONE, S_PAUSE, S_PAUSED, KIND_FLOCK, KIND_POSIX, type WaitJob, type WaitResult } from './protocol.js';
 
 const EINTR = 4;
 const port = parentPort!;
@@ -41,6 +45,10 @@ port.on('message', (job: WaitJob) => {
       cancelled = true;
       break;
     }
+    if (Atomics.load(S, S_PAUSE) !== 0) {
+      stepAside(job.seq);
+      continue;
+    }
     let rc: number;
     if (job.kind === KIND_FLOCK) {
       rc = c.flock(job.fd, job.exclusive ? LOCK_EX : LOCK_SH);
@@ -59,3 +67,10 @@ port.on('message', (job: WaitJob) => {
   const result: WaitResult = { seq: job.seq, errno, cancelled };
   port.postMessage(result);
 });
+
+function stepAside(seq: number): void {
+  Atomics.store(S, S_PAUSED, seq);
+  Atomics.notify(S, S_PAUSED);
+  while (Atomics.load(S, S_PAUSE) !== 0) Atomics.wait(S, S_PAUSE, 1);
+  Atomics.store(S, S_PAUSED, 0);
+}

@@ -20,6 +20,8 @@ import {
   S_JOB,
   S_CANCEL,
   S_DONE,
+  S_PAUSE,
+  S_PAUSED,
   S_SLOTS,
   KIND_FLOCK,
   KIND_POSIX,
@@ -129,6 +131,46 @@ export function waiterStats(): { threads: number; busy: number } {
   let busy = 0;
   for (const t of all) if (t.job) busy++;
   return { threads: all.size, busy };
+}
+
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Bring every blocked wait out of the kernel, synchronously, for at most `maxMs`. Returns the
+ * function that lets them take their lock calls up again, or null (nothing left paused) when one
+ * did not step out in time. Threads that are not inside a lock call run JS and need nothing.
+ */
+export function pauseWaits(maxMs: number): (() => void) | null {
+  if (all.size === 0) return resumeNothing;
+  const threads = [...all];
+  for (const t of threads) Atomics.store(t.s, S_PAUSE, 1);
+  ensureInterruptSignal();
+  const t0 = performance.now();
+  for (;;) {
+    let blocked = 0;
+    for (const t of threads) {
+      const seq = Atomics.load(t.s, S_JOB);
+      if (seq !== 0 && Atomics.load(t.s, S_PAUSED) !== seq) {
+        blocked++;
+        t.kick(seq);
+      }
+    }
+    if (blocked === 0) return () => resume(threads);
+    if (performance.now() - t0 >= maxMs) {
+      resume(threads);
+      return null;
+    }
+    Atomics.wait(sleepCell, 0, 0, RESEND_MS);
+  }
+}
+
+function resumeNothing(): void {}
+
+function resume(threads: WaiterThread[]): void {
+  for (const t of threads) {
+    Atomics.store(t.s, S_PAUSE, 0);
+    Atomics.notify(t.s, S_PAUSE);
+  }
 }
 
 function spawn(): WaiterThread {

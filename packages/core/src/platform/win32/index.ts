@@ -21,7 +21,7 @@
 import { closeSync, fstatSync, openSync, statSync, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { LockKind } from '../../errors.js';
-import type { FileId, PendingWait, PlatformBackend } from '../types.js';
+import { S_IFMT, type FileId, type PendingWait, type PlatformBackend } from '../types.js';
 import { PollWait } from '../poll-wait.js';
 import { hasOsfHandle, lockFileEx, osfHandle, unlockFileEx } from './native.js';
 import { MAX_LOCK_LENGTH } from './constants.js';
@@ -96,7 +96,7 @@ function fold(v: bigint): number {
   return Number(BigInt.asUintN(53, v ^ (v >> 53n)));
 }
 
-function statInto(fn: () => { dev: bigint; ino: bigint; isDirectory(): boolean }, out: FileId): number {
+function statInto(fn: () => { dev: bigint; ino: bigint; mode: bigint; isDirectory(): boolean }, out: FileId): number {
   try {
     const st = fn();
     // Node opens directories on Windows (libuv uses FILE_FLAG_BACKUP_SEMANTICS), and LockFileEx on
@@ -105,6 +105,7 @@ function statInto(fn: () => { dev: bigint; ino: bigint; isDirectory(): boolean }
     if (st.isDirectory()) return -EISDIR;
     out.dev = fold(st.dev);
     out.ino = fold(st.ino);
+    out.type = Number(st.mode) & S_IFMT; // libuv: S_IFCHR for a console or NUL, S_IFIFO for a pipe
     return 0;
   } catch (e) {
     return -nodeErrno(e);
