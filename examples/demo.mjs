@@ -33,7 +33,7 @@ const logger = pino(
   pino.transport({
     targets: [
       { target: 'pino/file', options: { destination: pinoOut }, level: 'debug' }, // the app's usual log
-      { target: '@lockscope/pino-transport', options: { file: forensic }, level: 'debug' }, // lock records only
+      { target: '@lockscope/pino-transport', options: { destination: forensic }, level: 'debug' }, // lock records only
     ],
   }),
 );

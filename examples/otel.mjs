@@ -16,7 +16,7 @@ import { spawnHolder } from './hold-lock.mjs';
 const sdk = new NodeSDK({
   serviceName: 'lockscope-example',
   traceExporter: new ConsoleSpanExporter(),
-  metricReader: new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 }),
+  metricReaders: [new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 60_000 })],
   instrumentations: [new LockscopeInstrumentation()],
 });
 sdk.start();

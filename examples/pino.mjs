@@ -20,7 +20,7 @@ const logger = pino(
   pino.transport({
     targets: [
       { target: 'pino/file', options: { destination: 1 }, level: 'info' }, // your usual output (stdout)
-      { target: '@lockscope/pino-transport', options: { file: forensic }, level: 'debug' }, // lock records only
+      { target: '@lockscope/pino-transport', options: { destination: forensic }, level: 'debug' }, // lock records only
     ],
   }),
 );

@@ -4,7 +4,7 @@
  * falls back to the main thread with the same answer. Internal hooks by path into the built dist.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, ProbeError, type ProbeResult } from '@lockscope/core';
 import { closeScanWorker, scanWorkerAlive, setScanWorkerFaultForTest } from '../dist/probe/linux-parallel.js';
@@ -18,8 +18,32 @@ let target = '';
 const LOAD = 300;
 const OPENERS = 7;
 
+const pidsNow = (): number[] => readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
 const tasks = (): number => readdirSync('/proc/self/task').length;
-const fds = (): number => readdirSync('/proc/self/fd').length;
+/** This process's fds with their targets (a failure shows which one is left). */
+const fds = (): string[] =>
+  readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return `${fd} ${readlinkSync(`/proc/self/fd/${fd}`)}`;
+      } catch {
+        return `${fd} (closed)`; // the directory fd readdirSync itself used
+      }
+    })
+    .filter((f) => !f.endsWith('(closed)'))
+    .sort();
+
+/**
+ * A probe's result, and about how many processes it can have scanned: those existing before or
+ * after it, plus 5% for short-lived ones (other suites' `flock`, `lsof`) born and gone during it.
+ * Counting a worker's batch (64 pids) twice would exceed that.
+ */
+async function around(run: () => Promise<ProbeResult>): Promise<[ProbeResult, number]> {
+  const seen = new Set(pidsNow());
+  const r = await run();
+  for (const pid of pidsNow()) seen.add(pid);
+  return [r, Math.ceil(seen.size * 1.05)];
+}
 
 /** What must not depend on the number of threads (processes that exited mid-scan aside). */
 const summary = (r: ProbeResult) => ({
@@ -60,19 +84,19 @@ afterAll(async () => {
 describe.skipIf(!linux)('probe full scan on two threads', () => {
   it('gives the same holders, openers (fds, maps) and unreadable processes as one thread', async () => {
     const one = await probe(target, { threads: 1 });
-    const two = await probe(target, { threads: 2 });
+    const [two, twoMax] = await around(() => probe(target, { threads: 2 }));
     expect(scanWorkerAlive()).toBe(true); // kept warm for the next probe
-    const warm = await probe(target, { threads: 2 });
-    const auto = await probe(target); // > 200 processes on a 2-core machine: two threads
+    const [warm, warmMax] = await around(() => probe(target, { threads: 2 }));
+    const [auto, autoMax] = await around(() => probe(target)); // > 200 processes on a 2-core machine: two threads
     expect(one.openers!.length).toBe(OPENERS + 2);
     expect(one.locks[0]!.holders.map((h) => h.pid)).toEqual([procs[0]!.pid]);
     expect(one.openers!.find((o) => o.pid === procs[1]!.pid)!.maps.length).toBeGreaterThan(0);
-    for (const r of [two, warm, auto]) {
+    for (const [r, max] of [[two, twoMax], [warm, warmMax], [auto, autoMax]] as const) {
       expect(summary(r)).toEqual(summary(one));
+      // Every process counted once, whichever thread scanned it.
       expect(r.stats.processesScanned).toBeGreaterThan(LOAD);
-      // Every process counted once, whichever thread scanned it (a few may start or exit between calls).
-      expect(Math.abs(r.stats.processesScanned - one.stats.processesScanned)).toBeLessThan(20);
-      expect(Math.abs(r.stats.fdsScanned - one.stats.fdsScanned)).toBeLessThan(200);
+      expect(r.stats.processesScanned).toBeLessThanOrEqual(max);
+      expect(r.stats.fdsScanned).toBeGreaterThan(3 * LOAD);
       expect(r.complete).toBe(one.complete);
     }
   }, 60_000);
@@ -101,17 +125,55 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
       // On a very fast machine the probe may finish first; otherwise it is a typed abort.
       if (e !== null) expect(e).toBeInstanceOf(ProbeError);
       if (e !== null) expect((e as ProbeError).reason).toBe('aborted');
-      if (e !== null) expect(scanWorkerAlive()).toBe(false);
+      // (Whether a warm worker is left depends on where the abort landed: before the scan, the one
+      // warmed up above stays; mid-scan, it is ended. Either way nothing is left after closing it.)
       await closeScanWorker();
       expect(tasks()).toBe(t0);
-      expect(fds()).toBe(f0);
+      expect(fds()).toEqual(f0);
 
       const d = await probe(target, { threads: 2, timeout: 3, sliceMs: 1 });
       if (!d.complete) expect(d.incomplete).toContain('deadline');
       await closeScanWorker();
       expect(tasks()).toBe(t0);
-      expect(fds()).toBe(f0);
+      expect(fds()).toEqual(f0);
     }
+  }, 60_000);
+
+  it('a worker ended while it boots leaves no fd (Node leaks the fds of module files a terminated worker was reading)', async () => {
+    await closeScanWorker();
+    const t0 = tasks();
+    const f0 = fds();
+    // Each probe starts a new worker and ends it within its first ms, while it loads its modules.
+    // 40 rounds: without the fix, 2 runs in 3 leaked here; a round takes 0.1-1.5 s (a worker's boot).
+    for (let i = 0; i < 40; i++) {
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), (i * 3) % 60);
+      await probe(target, { threads: 2, signal: ac.signal, sliceMs: 1 }).catch((e: unknown) => {
+        expect((e as ProbeError).reason).toBe('aborted');
+      });
+      await closeScanWorker();
+    }
+    expect(tasks()).toBe(t0);
+    expect(fds()).toEqual(f0);
+  }, 120_000);
+
+  it('a worker deaf to the stop flag is terminated after its grace period, and the directory fd it had open is closed', async () => {
+    await closeScanWorker();
+    const t0 = tasks();
+    const f0 = fds();
+    await probe(target, { threads: 2 }); // a booted warm worker takes the next job at once
+    try {
+      setScanWorkerFaultForTest('stall');
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 50);
+      await expect(probe(target, { threads: 2, signal: ac.signal })).rejects.toMatchObject({ reason: 'aborted' });
+    } finally {
+      setScanWorkerFaultForTest(null);
+    }
+    expect(scanWorkerAlive()).toBe(false);
+    await closeScanWorker();
+    expect(tasks()).toBe(t0);
+    expect(fds()).toEqual(f0);
   }, 60_000);
 
   it('a worker that fails mid-scan or cannot start: the main thread finishes with the same answer', async () => {
@@ -125,10 +187,11 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
         if (fault === 'throw') await probe(target, { threads: 2 });
         else await closeScanWorker();
         setScanWorkerFaultForTest(fault);
-        const r = await probe(target, { threads: 2 });
+        const [r, max] = await around(() => probe(target, { threads: 2 }));
         setScanWorkerFaultForTest(null);
         expect(summary(r)).toEqual(summary(one));
-        expect(Math.abs(r.stats.processesScanned - one.stats.processesScanned)).toBeLessThan(20);
+        expect(r.stats.processesScanned).toBeGreaterThan(LOAD);
+        expect(r.stats.processesScanned).toBeLessThanOrEqual(max);
         // A failed worker is not kept (a worker failing at boot may report after the probe is done).
         for (let i = 0; i < 100 && scanWorkerAlive(); i++) await new Promise((res) => setTimeout(res, 20));
         expect(scanWorkerAlive()).toBe(false);

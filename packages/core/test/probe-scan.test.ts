@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { probe, type ProbeResult } from '@lockscope/core';
 import { findMaps, mapsToken, procDev } from '../dist/probe/linux-proc.js';
 import { scanFdsFs } from '../dist/probe/linux-scan.js';
+import { closeScanWorker } from '../dist/probe/linux-parallel.js';
 import { procfsNative, resetDentsBufferForTest, scanFdsNative, setDentsBufferSizeForTest } from '../dist/platform/linux/procfs.js';
 import { makeFile, pyHolder, tmpDir, type Proc } from './helpers/probe-procs.js';
 
@@ -144,6 +145,9 @@ describe.skipIf(!linux)('native /proc scan (koffi) and the node:fs route agree',
     const inos = new Set([st.ino]);
     const whole = norm(scanFdsNative(big.pid, inos));
     const myFds = () => readdirSync('/proc/self/fd').length;
+    // A warm scan worker (from an earlier probe on a machine with > 200 processes) has fds of its own
+    // (event loop) and may end its idle wait mid-test: none runs while this process's fds are counted.
+    await closeScanWorker();
     const before = myFds();
     for (const scan of [(b: number) => scanFdsNative(big.pid, inos, b), (b: number) => scanFdsFs(big.pid, inos, b)]) {
       const r = scan(0);
@@ -163,8 +167,8 @@ describe.skipIf(!linux)('native /proc scan (koffi) and the node:fs route agree',
     }
     expect(myFds()).toBe(before); // no directory fd left open
     expect(whole.hits).toHaveLength(600);
-    // In a probe with tiny slices the process is scanned across several slices, all fds found.
-    const p = await probe(f, { sliceMs: 0.05 });
+    // In a probe with tiny slices the process is scanned across several slices on this thread, all fds found.
+    const p = await probe(f, { sliceMs: 0.05, threads: 1 });
     expect(p.openers!.find((o) => o.pid === big.pid)!.fds).toHaveLength(600);
     expect(myFds()).toBe(before);
   });

@@ -86,6 +86,27 @@ describe.skipIf(!root)('probe across uids', () => {
     expect(p.locks[0]!.holders.map((x) => [x.pid, x.confirmed, x.fds])).toEqual([[posix.pid, true, null]]);
   });
 
+  it('an unprivileged other user: a zombie in the PID column is neither a holder nor unreadable (it has closed every fd)', async () => {
+    const f = makeFile(dir, 'zombie', true);
+    const z = await pyHolder('zombie-flock', f, owner);
+    try {
+      for (const depth of ['holders', 'full'] as const) {
+        const r = probeAs(other, f, depth);
+        expect(r.locks).toHaveLength(1);
+        expect(r.locks[0]!.pidColumn).toBe(z.parentPid);
+        expect(r.locks[0]!.holders.map((h) => h.pid)).toEqual([]);
+        expect(r.unreadable.map((u) => u.pid)).not.toContain(z.parentPid);
+        // The real holder (the zombie's child) is the other user's: unreadable, so the result is partial.
+        expect(r.unreadable.find((u) => u.pid === z.pid)).toMatchObject({ reason: 'permission' });
+        expect(r.complete).toBe(false);
+      }
+      // Root reads the zombie's (empty) fds and finds the child.
+      expect((await probe(f)).locks[0]!.holders.map((h) => [h.pid, h.confirmed])).toEqual([[z.pid, true]]);
+    } finally {
+      await z.stop();
+    }
+  });
+
   it('the holder\'s own user sees its processes fully', () => {
     const r = probeAs(owner, ofdFile, 'full');
     expect(r.locks[0]!.holders.map((x) => x.pid)).toEqual([ofd.pid]);

@@ -3,19 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { DataPointType, MeterProvider, MetricReader, type HistogramMetricData, type MetricData } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LockscopeInstrumentation, WAIT_BUCKETS_S } from '@lockscope/otel';
 import type { LockscopeRecord } from '@lockscope/core/record';
 import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, produceContention } from '../../pino-transport/test/support/contention.js';
+import { OTEL_LINE, tracing } from './support/tracing.js';
 
 class TestReader extends MetricReader {
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
 }
 
-const exporter = new InMemorySpanExporter();
-const tracerProvider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const { exporter, provider: tracerProvider, register, line } = await tracing();
 const reader = new TestReader();
 const meterProvider = new MeterProvider({ readers: [reader] });
 const hookCalls: string[] = [];
@@ -35,7 +34,8 @@ const instrumentation = new LockscopeInstrumentation({
 });
 
 beforeAll(() => {
-  tracerProvider.register(); // AsyncLocalStorage context manager: parenting across awaits
+  expect(line).toBe(OTEL_LINE);
+  register();
   registerInstrumentations({ instrumentations: [instrumentation], tracerProvider, meterProvider });
 });
 afterAll(async () => {

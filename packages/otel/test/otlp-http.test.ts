@@ -45,10 +45,13 @@ describe('NodeSDK + OTLP/HTTP to a local receiver, real cross-process contention
     const sdk = new NodeSDK({
       serviceName: 'lockscope-test',
       traceExporter: new OTLPTraceExporter({ url: `${url}/v1/traces` }),
-      metricReader: new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter({ url: `${url}/v1/metrics` }),
-        exportIntervalMillis: 60_000,
-      }),
+      // `metricReaders`: sdk-node 0.2xx also takes `metricReader`, 0.30x only this.
+      metricReaders: [
+        new PeriodicExportingMetricReader({
+          exporter: new OTLPMetricExporter({ url: `${url}/v1/metrics` }),
+          exportIntervalMillis: 60_000,
+        }),
+      ],
       instrumentations: [new LockscopeInstrumentation()],
     });
     sdk.start();

@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LockError } from '@lockscope/core';
-import { attachPino } from '@lockscope/pino-transport';
-import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, holderEntry, produceContention, tempDir } from './support/contention.js';
+import lockscopeTransport, { attachPino } from '@lockscope/pino-transport';
+import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, holderEntry, produceContention, schemaErrors, tempDir } from './support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -115,6 +115,102 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
       expect(records[999]).toMatchObject({ event: 'released', path: lockFile, label: 'pair-499' });
       assertValidRecord(records[999]);
     }
+  });
+
+  it("pino's option name: destination as a path, or a file descriptor (1: stdout), through the real worker", async () => {
+    const dir = tempDir();
+    const forensic = join(dir, 'dest', 'locks.ndjson');
+    const transport = pino.transport({ target: '@lockscope/pino-transport', options: { destination: forensic } });
+    const logger = pino({ level: 'info' }, transport);
+    const detach = attachPino(logger);
+    try {
+      const c = await produceContention({ outcome: 'timeout', thresholdMs: 60, timeoutMs: 250 });
+      await flush(logger);
+      expect(readLines(forensic).map((r) => [r.event, r.path])).toEqual([
+        ['contended', c.path],
+        ['timeout', c.path],
+      ]);
+    } finally {
+      detach();
+      transport.end();
+    }
+    // A descriptor: the records on the child's stdout, and nothing else there.
+    const script = join(import.meta.dirname, 'fixtures', 'exit-child.mjs');
+    const r = spawnSync(process.execPath, [script, '-', join(dir, 'fd.lock'), 'natural'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const out = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(out).toHaveLength(1000);
+    assertValidRecord(out[999]);
+  });
+
+  it('a wrong option fails with a typed error naming the options the transport understands', async () => {
+    const understood = ['destination', 'file', 'passThrough', 'key', 'mkdir', 'mode'];
+    const dir = tempDir();
+    for (const bad of [
+      { destintion: join(dir, 'x') }, // pino/file's name, misspelt
+      {},
+      { destination: join(dir, 'a'), file: join(dir, 'b') },
+      { destination: -1 },
+      { destination: '' },
+      { file: join(dir, 'x'), passThrough: 'yes' },
+    ]) {
+      const e = await lockscopeTransport(bad as never).then(
+        () => null,
+        (x: unknown) => x as LockError,
+      );
+      expect(e).toBeInstanceOf(LockError);
+      expect(e).toMatchObject({ code: 'EINVAL', reason: 'invalid-argument' });
+      for (const o of understood) expect(e!.message).toContain(o);
+    }
+    // Through pino's worker: the transport stream errors with the same message.
+    const transport = pino.transport({ target: '@lockscope/pino-transport', options: { destintion: join(dir, 'y') } });
+    const err = await new Promise<Error>((res) => transport.once('error', res));
+    expect(err.message).toContain("unknown option 'destintion'");
+    for (const o of understood) expect(err.message).toContain(o);
+  });
+
+  it("a pino redact: the censored fields hold pino's censor, the rest of the record stands; a censored record is dropped", async () => {
+    const dir = tempDir();
+    const forensic = join(dir, 'redacted.ndjson');
+    const whole = join(dir, 'whole.ndjson');
+    const run = async (file: string, redact: pino.LoggerOptions['redact']) => {
+      const transport = pino.transport({ target: '@lockscope/pino-transport', options: { destination: file } });
+      const logger = pino({ level: 'info', redact }, transport);
+      const detach = attachPino(logger);
+      try {
+        const c = await produceContention({ outcome: 'timeout', thresholdMs: 60, timeoutMs: 250 });
+        await flush(logger);
+        return c;
+      } finally {
+        detach();
+        transport.end();
+      }
+    };
+    const c = await run(forensic, ['lock.holders[*].argv', 'lock.path']);
+    const records = readLines(forensic);
+    expect(records.map((r) => r.event)).toEqual(['contended', 'timeout']);
+    for (const r of records) {
+      const h = holderEntry(r as never, c.holder.pid)!;
+      expect(h.argv as unknown).toBe('[Redacted]');
+      expect(h.command).toBe('flock');
+      expect(r.path).toBe('[Redacted]');
+      // The string censor is valid for a free-text string (path), not for an array (argv): the
+      // record breaks the schema exactly there.
+      const bad = schemaErrors(r);
+      expect(bad.length).toBeGreaterThan(0);
+      for (const p of bad) expect(p).toMatch(/^\/holders\/\d+\/argv$/);
+    }
+    // remove: true deletes the key: the holder lacks a required property.
+    const c2 = await run(whole, { paths: ['lock.holders[*].argv'], remove: true });
+    for (const r of readLines(whole)) {
+      expect(holderEntry(r as never, c2.holder.pid)).not.toHaveProperty('argv');
+      for (const p of schemaErrors(r)) expect(p).toMatch(/^\/holders\/\d+$/);
+    }
+    // The whole record censored: no record left, nothing written (passThrough off).
+    const none = join(dir, 'none.ndjson');
+    await run(none, ['lock']);
+    expect(readLines(none)).toEqual([]);
   });
 
   it('a disabled level costs a level check; the child follows later level changes', async () => {

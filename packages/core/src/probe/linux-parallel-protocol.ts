@@ -1,12 +1,22 @@
 /** Messages between the parallel full scan (linux-parallel.ts) and its worker (linux-scan-worker.ts). */
 import type { RawScan } from './linux-scan.js';
 
-/** Int32 slots of the shared control array: next queue index, stop flag, job state, then the pids. */
+/** Int32 slots of the shared control array: next queue index, stop flag, job state, open fd, then the pids. */
 export const CTL_NEXT = 0;
 export const CTL_STOP = 1;
 /** 0: not started; 1: the worker started it; 2: the main thread finished before the worker started. */
 export const CTL_STATE = 2;
-export const CTL_HEAD = 3;
+/**
+ * The one fd the worker has open (-1: none: /proc/<CTL_FD_PID>/fd or /maps). A terminated worker
+ * runs no `finally`, and its fds are the process's: the main thread closes the noted one after the
+ * worker has exited (linux-parallel.ts).
+ */
+export const CTL_FD = 3;
+export const CTL_FD_PID = 4;
+export const CTL_HEAD = 5;
+
+/** The worker's first message: its modules (and koffi) are loaded. */
+export const WORKER_READY = 'ready';
 
 export interface ScanJob {
   id: number;
@@ -16,8 +26,8 @@ export interface ScanJob {
   tokens: [string, Uint8Array][];
   maps: boolean;
   native: boolean;
-  /** Tests only: make the worker fail mid-scan. */
-  fault?: 'throw';
+  /** Tests only: make the worker fail mid-scan, or ignore the stop flag with a directory fd open. */
+  fault?: 'throw' | 'stall';
 }
 
 export interface ScanBatch {

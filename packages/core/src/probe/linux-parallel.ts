@@ -7,10 +7,21 @@
  * The worker stays warm, unref'd, for a few seconds after a probe for the next one. Any worker
  * failure falls back to the main thread, which scans every pid the worker did not report.
  */
+import { closeSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { CTL_HEAD, CTL_NEXT, CTL_STATE, CTL_STOP, type ScanBatch, type ScanJob } from './linux-parallel-protocol.js';
+import {
+  CTL_FD,
+  CTL_FD_PID,
+  CTL_HEAD,
+  CTL_NEXT,
+  CTL_STATE,
+  CTL_STOP,
+  WORKER_READY,
+  type ScanBatch,
+  type ScanJob,
+} from './linux-parallel-protocol.js';
 import type { RawScan, ScanSpec } from './linux-scan.js';
 
 export type ProbeThreads = 1 | 2 | 'auto';
@@ -21,6 +32,8 @@ const AUTO_MIN_PROCESSES = 200;
 const IDLE_MS = 5000;
 /** How long a stopped worker gets to close its directory fd before it is terminated anyway. */
 const STOP_GRACE_MS = 1000;
+/** How long a worker being ended gets to finish booting (see terminate). */
+const BOOT_WAIT_MS = 10_000;
 
 /** What the scan needs from the probe's session (linux.ts). */
 export interface ParallelSession<T> {
@@ -55,25 +68,40 @@ interface Slot {
   worker: Worker;
   busy: boolean;
   dead: boolean;
+  /** Its modules are loaded (or it has exited). */
+  booted: boolean;
+  untilBooted: Promise<void>;
   job: Running | null;
+  /** The control array of its last job, where it notes its open fd. */
+  ctl: Int32Array | null;
   timer: NodeJS.Timeout | undefined;
+  ending: Promise<void> | undefined;
 }
 
 let warm: Slot | null = null;
+/** Workers being terminated in the background once booted (see release). */
+const retiring = new Set<Promise<void>>();
 let nextId = 1;
-let fault: 'throw' | 'boot' | null = null;
+let fault: 'throw' | 'stall' | 'boot' | null = null;
 
 function spawnSlot(): Slot {
   const file = fault === 'boot' ? './linux-scan-worker-missing.js' : './linux-scan-worker.js';
   const worker = new Worker(new URL(file, import.meta.url));
-  const slot: Slot = { worker, busy: false, dead: false, job: null, timer: undefined };
+  let booted!: () => void;
+  const untilBooted = new Promise<void>((r) => (booted = r));
+  const slot: Slot = { worker, busy: false, dead: false, booted: false, untilBooted, job: null, ctl: null, timer: undefined, ending: undefined };
+  const boot = (): void => {
+    slot.booted = true;
+    booted();
+  };
   const lost = (): void => {
     slot.dead = true;
     clearTimeout(slot.timer);
     if (warm === slot) warm = null;
     slot.job?.finish(true);
   };
-  worker.on('message', (b: ScanBatch) => {
+  worker.on('message', (b: ScanBatch | typeof WORKER_READY) => {
+    if (b === WORKER_READY) return boot();
     const job = slot.job;
     if (job === null || b.id !== job.id) return;
     job.onBatch(b);
@@ -82,7 +110,11 @@ function spawnSlot(): Slot {
   // An uncaught error in the worker ends it: 'error' then 'exit'. Either way the job falls back.
   worker.on('error', lost);
   worker.on('messageerror', lost);
-  worker.on('exit', lost);
+  worker.on('exit', () => {
+    boot();
+    closeNotedFd(slot.ctl);
+    lost();
+  });
   return slot;
 }
 
@@ -100,16 +132,52 @@ function acquire(): Slot | null {
   return slot;
 }
 
-async function terminate(slot: Slot): Promise<void> {
+/**
+ * The fd a worker noted open when it ended (terminated mid-read: no `finally` ran), closed once its
+ * thread is gone. Checked by its target first: a worker ended between close() and its note leaves
+ * a number that may since belong to another open file.
+ */
+function closeNotedFd(ctl: Int32Array | null): void {
+  const fd = ctl?.[CTL_FD] ?? -1;
+  if (ctl === null || fd < 0) return;
+  ctl[CTL_FD] = -1;
+  const pid = ctl[CTL_FD_PID];
+  let target: string;
+  try {
+    target = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return; // closed already
+  }
+  if (target === `/proc/${pid}/fd` || target === `/proc/${pid}/maps`) closeSync(fd);
+}
+
+function terminate(slot: Slot): Promise<void> {
   clearTimeout(slot.timer);
   if (warm === slot) warm = null;
   slot.dead = true;
-  await slot.worker.terminate();
+  // Terminating a worker while it loads its modules leaks the fds of the files it was reading
+  // (Node 20-26): it is let boot first, which takes a few ms and depends on no other process;
+  // one that has not booted in BOOT_WAIT_MS is terminated anyway (a leak rather than a hang).
+  slot.ending ??= (async () => {
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([slot.untilBooted, new Promise<void>((r) => (t = setTimeout(r, BOOT_WAIT_MS).unref()))]);
+    clearTimeout(t);
+    await slot.worker.terminate();
+  })();
+  return slot.ending;
 }
 
 async function release(slot: Slot, keep: boolean): Promise<void> {
   slot.job = null;
   slot.busy = false;
+  if (!keep && !slot.booted) {
+    // An abort or a deadline does not wait for a worker still booting: it ends in the background.
+    slot.worker.unref();
+    const p = terminate(slot).catch(() => undefined);
+    retiring.add(p);
+    void p.then(() => retiring.delete(p));
+    return;
+  }
   if (!keep || slot.dead) return terminate(slot);
   slot.worker.unref();
   slot.timer = setTimeout(() => void terminate(slot).catch(() => undefined), IDLE_MS);
@@ -119,6 +187,7 @@ async function release(slot: Slot, keep: boolean): Promise<void> {
 /** Ends the warm worker now (tests, benchmarks, a program shutting down early). */
 export async function closeScanWorker(): Promise<void> {
   if (warm !== null && !warm.busy) await terminate(warm);
+  await Promise.all(retiring);
 }
 
 /** Whether a scan worker thread exists (tests). */
@@ -126,8 +195,8 @@ export function scanWorkerAlive(): boolean {
   return warm !== null && !warm.dead;
 }
 
-/** Tests: make the next workers fail at boot ('boot') or after a few pids ('throw'). */
-export function setScanWorkerFaultForTest(f: 'throw' | 'boot' | null): void {
+/** Tests: make the next workers fail at boot ('boot'), after a few pids ('throw'), or ignore a stop ('stall'). */
+export function setScanWorkerFaultForTest(f: 'throw' | 'stall' | 'boot' | null): void {
   fault = f;
 }
 
@@ -147,6 +216,7 @@ export async function scanAllParallel<T>(
   if (slot === null) return null;
   const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL_HEAD + pids.length)));
   ctl.set(pids, CTL_HEAD);
+  ctl[CTL_FD] = -1;
   const spec = s.spec(wantMaps);
   let ended = false;
   let failed = false;
@@ -183,8 +253,9 @@ export async function scanAllParallel<T>(
     tokens: spec.tokens.map(([k, t]) => [k, new Uint8Array(t)]),
     maps: spec.maps,
     native: spec.native,
-    ...(fault === 'throw' ? { fault } : {}),
+    ...(fault === 'throw' || fault === 'stall' ? { fault } : {}),
   };
+  slot.ctl = ctl;
   let clean = false;
   try {
     slot.worker.postMessage(job);

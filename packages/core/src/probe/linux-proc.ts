@@ -4,6 +4,7 @@
  * thread-pool round trip (3-4x slower in a full scan here). The engine slices them (linux.ts).
  */
 import { closeSync, openSync, readSync, readFileSync, statSync } from 'node:fs';
+import { workerFdSlot } from './worker-fd.js';
 
 let buf = Buffer.allocUnsafe(64 * 1024);
 
@@ -12,7 +13,9 @@ let buf = Buffer.allocUnsafe(64 * 1024);
  * buffer per read). The returned view is valid until the next call.
  */
 export function readProcBuffer(path: string): Buffer {
+  const slot = workerFdSlot;
   const fd = openSync(path, 'r');
+  if (slot !== null) slot[0] = fd;
   try {
     let total = 0;
     for (;;) {
@@ -28,6 +31,7 @@ export function readProcBuffer(path: string): Buffer {
     return buf.subarray(0, total);
   } finally {
     closeSync(fd);
+    if (slot !== null) slot[0] = -1;
   }
 }
 
@@ -252,6 +256,20 @@ export interface StatInfo {
 }
 
 export const PF_KTHREAD = 0x00200000;
+
+/**
+ * Whether `pid` is a zombie (state Z; X while being reaped): it has exited and closed every fd, so
+ * it holds and opens nothing, though its /proc entry stays (fds unreadable to other users) until
+ * its parent reaps it.
+ */
+export function isZombie(pid: number): boolean {
+  try {
+    const state = parseStat(readProc(`/proc/${pid}/stat`))?.state;
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
+}
 
 /** /proc/PID/stat: `pid (comm) S ppid ...`; comm may contain spaces and parentheses. */
 export function parseStat(text: string): StatInfo | null {

@@ -5,8 +5,20 @@
  * the raw scans of pids with a hit or an error, and the plain pids with nothing of interest.
  */
 import { parentPort } from 'node:worker_threads';
+import { setDentsBufferSizeForTest } from '../platform/linux/procfs.js';
 import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
-import { CTL_HEAD, CTL_NEXT, CTL_STATE, CTL_STOP, type ScanBatch, type ScanJob } from './linux-parallel-protocol.js';
+import {
+  CTL_FD,
+  CTL_FD_PID,
+  CTL_HEAD,
+  CTL_NEXT,
+  CTL_STATE,
+  CTL_STOP,
+  WORKER_READY,
+  type ScanBatch,
+  type ScanJob,
+} from './linux-parallel-protocol.js';
+import { setWorkerFdSlot } from './worker-fd.js';
 
 // A pause point between getdents64 batches of a process with many fds, to see a stop request.
 const BUDGET_MS = 2;
@@ -29,6 +41,7 @@ function run(job: ScanJob): void {
     batch = { id: job.id, end: false, empty: [], fds: 0, raws: [] };
   };
   let count = 0;
+  setWorkerFdSlot(new Int32Array(job.ctl, CTL_FD * 4, 1));
   // A job the main thread already finished alone (this worker booted too late) is only acknowledged.
   const started = Atomics.compareExchange(ctl, CTL_STATE, 0, 1) === 0;
   while (started && !stopped()) {
@@ -36,6 +49,8 @@ function run(job: ScanJob): void {
     if (i >= n) break;
     if (job.fault === 'throw' && count === 3) throw new Error('lockscope: injected scan worker fault (test)');
     const pid = ctl[CTL_HEAD + i]!;
+    ctl[CTL_FD_PID] = pid;
+    if (job.fault === 'stall') stall(ctl, spec);
     const fds = startFdScan(pid, spec, BUDGET_MS);
     try {
       while (fds.pending && !stopped()) fds.pending.resume(BUDGET_MS);
@@ -57,4 +72,16 @@ function run(job: ScanJob): void {
   flush(true);
 }
 
+/** Tests: a worker deaf to the stop flag, mid-scan of this process with its directory fd open. */
+function stall(ctl: Int32Array, spec: ScanSpec): never {
+  setDentsBufferSizeForTest(280); // about 10 entries per batch: this process has more fds
+  ctl[CTL_FD_PID] = process.pid;
+  startFdScan(process.pid, spec, 0);
+  for (;;) Atomics.load(ctl, CTL_STOP);
+}
+
 parentPort!.on('message', (job: ScanJob) => run(job));
+// Booted: a worker terminated while it loads its modules leaks the fds of the files being read
+// (Node), so the main thread waits for this. koffi loads at the first job, not here: a process
+// ending while a worker loads koffi aborts in napi_throw (Node 24, about 1 exit in 100).
+parentPort!.postMessage(WORKER_READY);

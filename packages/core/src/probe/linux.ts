@@ -11,6 +11,7 @@ import {
   PF_KTHREAD,
   accessOf,
   errCode,
+  isZombie,
   mapsToken,
   parseFdinfo,
   parseLocks,
@@ -217,6 +218,8 @@ class Session {
       // /proc/locks names is the usual dead flock PID (or hidden by hidepid).
       if (listed) this.markUnreadable(pid, 'exited', code);
       else if (procHidepid() !== null && this.uid !== 0) this.markUnreadable(pid, 'hidden', code);
+    } else if ((code === 'EACCES' || code === 'EPERM') && isZombie(pid)) {
+      // Exited, not yet reaped: nothing of it is hidden (a dead flock PID in /proc/locks, often).
     } else {
       this.markUnreadable(pid, code === 'EACCES' || code === 'EPERM' ? 'permission' : 'exited', code);
     }

@@ -4,7 +4,7 @@
  * the file; stop() kills exactly the processes it started (by pid).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coreForOthers } from './core-for-others.js';
@@ -17,6 +17,7 @@ export type HolderKind =
   | 'ofd-wait' // python F_OFD_SETLKW read lock: blocks behind a writer
   | 'flock-wait' // python flock LOCK_EX, blocking
   | 'fork-flock' // python: flock, fork, parent exits, child keeps it (dead PID in /proc/locks)
+  | 'zombie-flock' // python: a child flocks, forks, exits unreaped: a zombie in /proc/locks, its child keeps it
   | 'mmap' // python mmap of the file, fd closed
   | 'open'; // python: just open read-only
 
@@ -52,6 +53,18 @@ elif kind == 'fork-flock':
         except OSError: return False
     while parent_alive(): time.sleep(0.01)
     ready()
+elif kind == 'zombie-flock':
+    r, w = os.pipe()
+    z = os.fork()
+    if z == 0:
+        fd = os.open(path, os.O_RDWR); fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fork() == 0:
+            os.write(w, b'%d' % os.getpid())
+            while True: time.sleep(60)
+        os._exit(0)
+    os.close(w); holder = int(os.read(r, 32))
+    while open('/proc/%d/stat' % z).read().rsplit(') ', 1)[1][0] != 'Z': time.sleep(0.01)
+    print('parent', z, flush=True); print('ready', holder, flush=True)
 elif kind == 'mmap':
     fd = os.open(path, os.O_RDWR)
     if os.fstat(fd).st_size == 0: os.write(fd, b'x' * 4096)
@@ -64,7 +77,7 @@ while True: time.sleep(60)
 export interface Proc {
   /** pid of the process that holds/opens the file (for fork-flock: the surviving child). */
   pid: number;
-  /** fork-flock: the dead parent's pid (what /proc/locks shows). */
+  /** fork-flock, zombie-flock: the dead parent's pid (what /proc/locks shows). */
   parentPid?: number;
   child: ChildProcess;
   stop(): Promise<void>;
@@ -130,8 +143,8 @@ export async function pyHolder(kind: HolderKind, path: string, o: SpawnOpts = {}
   const [cmd, args] = wrap(py, ['-c', PY, kind, path], o);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const seen = await waitLine(child, o.waiting ? 'waiting' : 'ready', kind === 'fork-flock');
-  const pid = kind === 'fork-flock' ? seen.ready! : o.waiting ? seen.waiting! : seen.ready!;
-  const extra = kind === 'fork-flock' ? [pid] : [];
+  const pid = o.waiting ? seen.waiting! : seen.ready!;
+  const extra = kind === 'fork-flock' || kind === 'zombie-flock' ? [pid] : [];
   return { pid, parentPid: seen.parent, child, stop: () => stopChild(child, extra) };
 }
 
@@ -231,13 +244,16 @@ export function lslocksFor(ino: number): Array<{ pid: number; type: string }> {
   return j.locks.filter((l) => Number(l.inode) === ino).map((l) => ({ pid: Number(l.pid), type: l.type }));
 }
 
+/** Whether `pid` runs: a zombie (exited, not yet reaped by its parent) does not. */
 export function alive(pid: number): boolean {
+  let stat: string;
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return false;
   }
+  const state = stat[stat.lastIndexOf(') ') + 2];
+  return state !== 'Z' && state !== 'X';
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

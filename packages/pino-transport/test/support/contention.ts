@@ -152,10 +152,16 @@ export function publishSyntheticRecords(n: number, path = (i: number) => `/synth
 
 // ---- record schema ----
 
-type Validate = ((r: unknown) => boolean) & { errors?: unknown };
+type Validate = ((r: unknown) => boolean) & { errors?: Array<{ instancePath: string }> | null };
 let validator: Validate | undefined;
 
 /** Validates against core's shipped JSON Schema (`@lockscope/core/record.schema.json`, draft 2020-12). */
+/** Where `record` breaks schema v1 (JSON pointers of the failing instances), [] when it is valid. */
+export function schemaErrors(record: unknown): string[] {
+  validator ??= loadValidator();
+  return validator(record) ? [] : [...new Set((validator.errors ?? []).map((e) => e.instancePath))];
+}
+
 export function assertValidRecord(record: unknown): asserts record is LockscopeRecord {
   validator ??= loadValidator();
   if (!validator(record)) {

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { arch } from 'node:process';
 import { errnoCode } from '../../errors.js';
+import { workerFdSlot } from '../../probe/worker-fd.js';
 
 /**
  * The probe's native /proc scan (the only koffi use in the probe). Per process: open
@@ -111,7 +112,9 @@ function u64(b: Buffer, off: number): number {
 export function scanFdsNative(pid: number, inos: ReadonlySet<number>, budgetMs = Infinity): FdScan {
   const n = lib();
   const r: FdScan = { error: null, denied: null, scanned: 0, hits: [], pending: null };
+  const slot = workerFdSlot;
   const dir = n.open(`/proc/${pid}/fd`, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (slot !== null && dir >= 0) slot[0] = dir;
   if (dir < 0) {
     r.error = errnoCode(n.errno());
     return r;
@@ -122,6 +125,7 @@ export function scanFdsNative(pid: number, inos: ReadonlySet<number>, budgetMs =
     if (open) {
       open = false;
       n.close(dir);
+      if (slot !== null) slot[0] = -1;
     }
   };
   const resume = (budget: number): void => {
