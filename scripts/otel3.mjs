@@ -38,7 +38,7 @@ cpSync(join(root, 'packages', 'otel', 'dist'), join(otel, 'dist'), { recursive: 
 symlinkSync(join(root, 'packages', 'core'), join(nm, '@lockscope', 'core'));
 symlinkSync(join(root, 'node_modules', 'vitest'), join(nm, 'vitest'));
 cpSync(join(root, 'packages', 'otel', 'test'), join(dir, 'packages', 'otel', 'test'), { recursive: true });
-symlinkSync(join(root, 'packages', 'pino-transport'), join(dir, 'packages', 'pino-transport'));
+for (const shared of ['pino-transport', 'core']) symlinkSync(join(root, 'packages', shared), join(dir, 'packages', shared));
 
 const versions = ['api', 'sdk-trace', 'sdk-node'].map((p) => `${p} ${JSON.parse(readFileSync(join(nm, '@opentelemetry', p, 'package.json'), 'utf8')).version}`);
 console.log(`otel3: @opentelemetry/{${versions.join(', ')}} on Node ${process.version}`);

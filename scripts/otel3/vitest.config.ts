@@ -13,5 +13,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: 2,
+    // The adapter's copy sits in node_modules: inline it like the workspace's linked one, so that it
+    // and the tests share one instance of core (HolderCache, LockError checks by class).
+    server: { deps: { inline: [/@lockscope\//] } },
   },
 });

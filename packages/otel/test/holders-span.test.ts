@@ -10,17 +10,19 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { HolderCache, errnoNumber, holdersFor, lockErrorFromErrno } from '@lockscope/core';
 import { LockscopeHoldersSpanProcessor } from '@lockscope/otel';
 import { runningExecutable } from '../../core/test/helpers/probe-procs.js';
+import { OTEL_LINE, tracing } from './support/tracing.js';
 import { cleanupTempDirs, startFlockHolder, tempDir } from '../../pino-transport/test/support/contention.js';
 
 afterAll(cleanupTempDirs);
 const FIXTURE = fileURLToPath(new URL('./fixtures/fs-spans.cjs', import.meta.url));
 
 describe('LockscopeHoldersSpanProcessor', () => {
-  it('instrumentation-fs spans of a real ETXTBSY: pending first, then the process running the file', async () => {
+  // The child app is a 2.x app (sdk-trace-node, instrumentation-fs from the workspace); on the 3.x
+  // line the processor on a real app is covered by examples/test/npm-install.test.ts.
+  it.skipIf(OTEL_LINE === 3)('instrumentation-fs spans of a real ETXTBSY (OTel 2.x app): pending first, then the process running the file', async () => {
     const child = await runningExecutable(tempDir());
     const exe = child.path;
     try {
@@ -46,9 +48,8 @@ describe('LockscopeHoldersSpanProcessor', () => {
     const path = join(tempDir(), 'held.lock');
     writeFileSync(path, '');
     const holder = await startFlockHolder(path);
-    const exporter = new InMemorySpanExporter();
     const cache = new HolderCache({ budgetMs: 5000 });
-    const provider = new BasicTracerProvider({ spanProcessors: [new LockscopeHoldersSpanProcessor({ cache }), new SimpleSpanProcessor(exporter)] });
+    const { exporter, provider } = await tracing({ before: [new LockscopeHoldersSpanProcessor({ cache })] });
     const tracer = provider.getTracer('test');
     try {
       const err = lockErrorFromErrno('flock', errnoNumber('EWOULDBLOCK')!, path, 'flock');

@@ -25,13 +25,15 @@ const ALS = '@opentelemetry/context-async-hooks';
 
 export const OTEL_LINE: 2 | 3 = process.env.LOCKSCOPE_OTEL_LINE === '3' ? 3 : 2;
 
-export async function tracing(): Promise<Tracing> {
+/** `before`: span processors that run ahead of the exporting one (e.g. one that adds attributes in onEnding). */
+export async function tracing(options: { before?: object[] } = {}): Promise<Tracing> {
+  const before = options.before ?? [];
   if (OTEL_LINE === 3) {
     const m = await import(SDK3);
     const { AsyncLocalStorageContextManager } = await import(ALS);
     const exporter = new m.InMemorySpanExporter();
     // 3.x: one TracerProvider for every runtime, processors take an options object.
-    const provider = new m.TracerProvider({ spanProcessors: [new m.SimpleSpanProcessor({ exporter })] });
+    const provider = new m.TracerProvider({ spanProcessors: [...before, new m.SimpleSpanProcessor({ exporter })] });
     return {
       line: 3,
       exporter,
@@ -45,6 +47,6 @@ export async function tracing(): Promise<Tracing> {
   const { InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
   const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
   const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const provider = new NodeTracerProvider({ spanProcessors: [...(before as SimpleSpanProcessor[]), new SimpleSpanProcessor(exporter)] });
   return { line: 2, exporter, provider, register: () => provider.register() };
 }
