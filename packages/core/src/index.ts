@@ -17,3 +17,5 @@ export { lock, tryLock, withLock, lockStats, LockHandle } from './lock/index.js'
 export type { LockOptions, LockMode, LockRange } from './lock/index.js';
 export { probe, listLocks, toRecordHolders, probeHolderResolver, redactArgv, REDACTED } from './probe/index.js';
 export type * from './probe/types.js';
+export { waitIdle } from './idle/index.js';
+export type * from './idle/types.js';

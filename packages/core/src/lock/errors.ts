@@ -1,5 +1,5 @@
 /** LockErrors the engine makes itself (timeout, abort, self-deadlock, waiter failure). */
-import { errnoNumber, LockError, type ErrorReason } from '../errors.js';
+import { errnoNumber, LockError, type ErrorReason, type LockKind } from '../errors.js';
 import type { LockRequest } from './request.js';
 
 function describe(req: LockRequest): string {
@@ -15,25 +15,27 @@ function blockerText(req: LockRequest): string {
 }
 
 function engineError(
-  req: LockRequest,
+  req: { path: string; kind: LockKind | undefined },
   code: string,
   errnoName: string,
   fallback: number,
   reason: ErrorReason,
   waitedMs: number,
   message: string,
-  extra: { retry?: boolean; cause?: unknown } = {},
+  extra: { retry?: boolean; cause?: unknown; syscall?: string; holders?: unknown[] } = {},
 ): LockError {
   return new LockError({
     code,
     errno: errnoNumber(errnoName) ?? fallback,
-    syscall: 'lock',
+    syscall: extra.syscall ?? 'lock',
     path: req.path,
     kind: req.kind,
     reason,
     waitedMs,
     message: `${code}: ${message}`,
-    ...extra,
+    retry: extra.retry,
+    cause: extra.cause,
+    holders: extra.holders,
   });
 }
 
@@ -57,4 +59,16 @@ export function deadlockError(req: LockRequest, waitedMs: number): LockError {
 export function waiterFailed(req: LockRequest, waitedMs: number, cause: unknown): LockError {
   const msg = `the waiter thread for ${describe(req)} failed: ${String((cause as Error)?.message ?? cause)}`;
   return engineError(req, 'EIO', 'EIO', 5, 'io', waitedMs, msg, { cause });
+}
+
+/**
+ * The timeout and abort errors of the API's other waits (waitIdle): the same code, errno and
+ * reason as a lock wait's, `syscall` the public function, `holders` what it was waiting on.
+ */
+export function waitTimeoutError(fn: string, path: string, waitedMs: number, message: string, holders?: unknown[]): LockError {
+  return engineError({ path, kind: undefined }, 'ETIMEDOUT', 'ETIMEDOUT', 110, 'timeout', waitedMs, message, { retry: true, syscall: fn, holders });
+}
+
+export function waitAbortError(fn: string, path: string, waitedMs: number, signal: AbortSignal, message: string, holders?: unknown[]): LockError {
+  return engineError({ path, kind: undefined }, 'ABORT_ERR', 'ECANCELED', 125, 'aborted', waitedMs, message, { cause: signal.reason, syscall: fn, holders });
 }

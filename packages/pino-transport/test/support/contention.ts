@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CHANNELS, lock } from '@lockscope/core';
+import { CHANNELS, lock, waitIdle, type IdleResult } from '@lockscope/core';
 import { buildRecord, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
 
 export interface Holder {
@@ -128,6 +128,34 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
   } finally {
     clearTimeout(letGo);
     await holder.kill();
+  }
+}
+
+export interface Idle {
+  path: string;
+  /** pid of the foreign writer waitIdle() waited for. */
+  writerPid: number;
+  result: IdleResult;
+}
+
+/**
+ * One real waitIdle(): a foreign sh process appends to a fresh file for ~200 ms with its fd open,
+ * then closes it and sleeps; core's waitIdle (quietMs 100) resolves and publishes the `idle` record.
+ */
+export async function produceIdle(): Promise<Idle> {
+  const path = join(tempDir(), 'app.log');
+  writeFileSync(path, '');
+  const child = spawn('sh', ['-c', 'exec 3>>"$1"; echo ready; for i in 1 2 3 4; do echo line >&3; sleep 0.05; done; exec 3>&-; exec sleep 600', 'sh', path], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await new Promise((resolve) => child.stdout!.once('data', resolve));
+    const result = await waitIdle(path, { quietMs: 100, timeout: 20_000 });
+    return { path, writerPid: child.pid!, result };
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
   }
 }
 

@@ -1,0 +1,521 @@
+/**
+ * waitIdle(path): resolves once no process writes the file (fds open for writing, shared writable
+ * maps, exclusive locks: from the probe) and its content and metadata have not changed for
+ * `quietMs`. See docs/idle.md for the algorithm and why a late or lost event cannot fool it.
+ *
+ * Change detection: a nonblocking inotify fd (platform/linux/inotify.ts) drained from a 2 ms timer
+ * on the main thread. Not a waiter thread: the quiet window is milliseconds to seconds long, so a
+ * thread (30-50 ms to start, an isolate, a signal protocol to cancel) buys nothing a 2 ms poll
+ * does not, and a poll never touches the libuv threadpool, cancels synchronously and can leave
+ * nothing behind. Without inotify (limits reached, LOCKSCOPE_INOTIFY=0) the same loop polls stat.
+ */
+import { dirname, basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { invalidArgument, lockErrorFromErrno, LockError, unsupportedPlatform, errnoNumber } from '../errors.js';
+import { checkTimeout, isAbortSignal, normalizePath, show } from '../lock/request.js';
+import { waitAbortError, waitTimeoutError } from '../lock/errors.js';
+import { idleChannel } from '../diagnostics/channels.js';
+import { buildRecord } from '../record/build.js';
+import { probeLinux } from '../probe/linux.js';
+import type { ProbeResult } from '../probe/types.js';
+import type { RecordHolder } from '../record/index.js';
+import * as N from '../platform/linux/inotify.js';
+import type { FileStat } from '../platform/linux/inotify.js';
+import { writerKey, writersOf } from './writers.js';
+import type { IdleChange, IdleChangeType, IdleFollow, IdleResult, IdleWriter, WaitIdleOptions } from './types.js';
+
+export type * from './types.js';
+
+const FN = 'waitIdle';
+const KNOWN_OPTIONS = new Set(['quietMs', 'timeout', 'signal', 'follow', 'self']);
+const MAX_MS = 2 ** 31 - 1;
+/** inotify poll period: bounds how late a close or write is noticed (idleSince is never early). */
+const POLL_MS = 2;
+const ENOENT = errnoNumber('ENOENT') ?? 2;
+const EISDIR = errnoNumber('EISDIR') ?? 21;
+const FILE_MASK =
+  N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE | N.IN_OPEN | N.IN_MOVE_SELF | N.IN_DELETE_SELF;
+const DIR_MASK = N.IN_CREATE | N.IN_MOVED_TO | N.IN_MOVED_FROM | N.IN_DELETE | N.IN_ONLYDIR;
+
+interface Options {
+  path: string;
+  quietMs: number;
+  timeout: number;
+  signal: AbortSignal | undefined;
+  follow: IdleFollow;
+  self: boolean;
+}
+
+function parseOptions(path: unknown, options: unknown): Options {
+  const p = normalizePath(FN, path);
+  if (options === undefined || options === null) return { path: p, quietMs: 1000, timeout: Infinity, signal: undefined, follow: 'path', self: false };
+  if (typeof options !== 'object') throw invalidArgument(FN, p, 'options must be an object');
+  for (const k in options) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument(FN, p, `unknown option '${k}'`);
+  const o = options as WaitIdleOptions;
+  const quietMs = o.quietMs ?? 1000;
+  if (typeof quietMs !== 'number' || !Number.isFinite(quietMs) || quietMs < 0 || quietMs > MAX_MS) {
+    throw invalidArgument(FN, p, `quietMs must be a number of ms from 0 to ${MAX_MS}, got ${show(quietMs)}`);
+  }
+  const timeout = checkTimeout(FN, p, o.timeout);
+  if (o.signal !== undefined && !isAbortSignal(o.signal)) throw invalidArgument(FN, p, 'signal must be an AbortSignal');
+  const follow = o.follow ?? 'path';
+  if (follow !== 'path' && follow !== 'inode') throw invalidArgument(FN, p, `follow must be 'path' or 'inode', got ${show(follow)}`);
+  const self = o.self ?? false;
+  if (typeof self !== 'boolean') throw invalidArgument(FN, p, `self must be a boolean, got ${show(self)}`);
+  return { path: p, quietMs, timeout, signal: o.signal, follow, self };
+}
+
+/**
+ * Wait until nobody writes `path` and it has not changed for `quietMs` (default 1000). Never
+ * throws: failures reject with a LockError (reasons `timeout`, `aborted`, `not-found` when the
+ * file is deleted, `invalid-argument`, `unsupported` off Linux).
+ */
+export function waitIdle(path: string | URL, options?: WaitIdleOptions): Promise<IdleResult> {
+  try {
+    const o = parseOptions(path, options);
+    if (process.platform !== 'linux') {
+      throw unsupportedPlatform(FN, o.path, 'waitIdle (it needs the access mode of every process that has the file open, which only the Linux probe reports)');
+    }
+    try {
+      N.loadNative();
+    } catch (cause) {
+      throw Object.assign(unsupportedPlatform(FN, o.path, 'waitIdle (the native layer did not load)'), { cause });
+    }
+    if (o.signal?.aborted) throw waitAbortError(FN, o.path, 0, o.signal, `aborted before waiting for '${o.path}' to be idle`);
+    return new IdleWait(o).promise;
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+interface Tracked extends IdleWriter {
+  goneAt: number | null;
+}
+
+class IdleWait {
+  readonly promise: Promise<IdleResult>;
+  private resolve!: (r: IdleResult) => void;
+  private reject!: (e: unknown) => void;
+  private done = false;
+  private readonly t0 = performance.now();
+  /** performance.now() -> ms since the epoch. */
+  private readonly epoch0 = Date.now() - this.t0;
+
+  private ino: N.Inotify | null = null;
+  private fileWd = -1;
+  private dirWd = -1;
+  private pfd = -1;
+  private readonly cur: FileStat = N.emptyStat();
+  /** Stat when the quiet window began: the final check compares a fresh stat with it. */
+  private readonly base: FileStat = N.emptyStat();
+  private readonly scratch: FileStat = N.emptyStat();
+  private readonly name: string;
+
+  private timer: NodeJS.Timeout | null = null;
+  private timeoutTimer: NodeJS.Timeout | null = null;
+  private onAbort: (() => void) | null = null;
+  private readonly ac = new AbortController();
+
+  /** Start of the quiet window (performance.now()). */
+  private windowStart: number;
+  private lastOpenAt = -Infinity;
+  private lastCloseAt = -Infinity;
+  private missingSince: number | null = null;
+  private renamedReported = false;
+  private needProbe = true;
+  private probing: Promise<void> | null = null;
+  /** The last completed probe: when it started and ended, what it saw, and which window end it was for. */
+  private last: { start: number; end: number; for: number } | null = null;
+  private probeEstimate = 5;
+  private complete = true;
+
+  private readonly all = new Map<string, Tracked>();
+  private current = new Set<string>();
+  private readonly changes: IdleChange[] = [];
+  private modifications = 0;
+
+  constructor(private readonly o: Options) {
+    this.promise = new Promise<IdleResult>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+    this.name = basename(o.path);
+    this.windowStart = this.t0;
+    const ino = N.inotifyUnavailable() === null ? N.Inotify.open() : -1;
+    if (typeof ino !== 'number') this.ino = ino;
+    const rc = this.target(o.path);
+    if (rc < 0) {
+      this.release();
+      throw lockErrorFromErrno(rc === -EISDIR ? 'waitIdle' : 'open', -rc, o.path, undefined, rc === -EISDIR ? { message: `EISDIR: path is a directory; waitIdle watches a file, waitIdle '${o.path}'` } : undefined);
+    }
+    if (this.ino && o.follow === 'path') {
+      const wd = this.ino.add(dirname(o.path), DIR_MASK);
+      this.dirWd = wd < 0 ? -1 : wd;
+    }
+    this.setBase();
+    if (o.timeout !== Infinity) this.timeoutTimer = setTimeout(() => this.giveUp('timeout'), o.timeout);
+    if (o.signal) {
+      const s = o.signal;
+      this.onAbort = () => this.giveUp('aborted');
+      s.addEventListener('abort', this.onAbort, { once: true });
+    }
+    // Ref'd like any pending I/O: a script that awaits waitIdle() waits for it.
+    this.timer = setTimeout(this.tick, 0);
+  }
+
+  // ---- the file ------------------------------------------------------------------------------
+
+  /** Open `path` O_PATH and watch that inode (through /proc/self/fd, so it is exactly the inode opened). */
+  private target(path: string): number {
+    const fd = N.openPath(path);
+    if (fd < 0) return fd;
+    const rc = N.statInto(fd, this.scratch);
+    if (rc < 0 || N.isDirectory(this.scratch)) {
+      N.closeFd(fd);
+      return rc < 0 ? rc : -EISDIR;
+    }
+    if (this.ino && this.fileWd >= 0) this.ino.remove(this.fileWd);
+    this.fileWd = -1;
+    N.closeFd(this.pfd);
+    this.pfd = fd;
+    Object.assign(this.cur, this.scratch);
+    if (this.ino) {
+      const wd = this.ino.add(`/proc/self/fd/${fd}`, FILE_MASK);
+      if (wd < 0) {
+        // ENOSPC (max_user_watches) and the like: fall back to stat polling for this wait.
+        this.ino.close();
+        this.ino = null;
+        this.dirWd = -1;
+      } else this.fileWd = wd;
+    }
+    return 0;
+  }
+
+  private get detection(): 'inotify' | 'stat' {
+    return this.ino ? 'inotify' : 'stat';
+  }
+
+  private setBase(): void {
+    if (N.statInto(this.pfd, this.base) < 0) Object.assign(this.base, this.cur);
+  }
+
+  /** Something changed or someone was writing at `t`: the quiet window starts again there. */
+  private touch(t: number): void {
+    if (t <= this.windowStart) return;
+    this.windowStart = t;
+    this.setBase();
+  }
+
+  private change(type: IdleChangeType, now: number, extra: Partial<IdleChange> = {}): void {
+    this.changes.push({ type, at: Math.round(this.epoch0 + now), ino: this.cur.ino, size: this.cur.size, ...extra });
+  }
+
+  // ---- the loop ------------------------------------------------------------------------------
+
+  private readonly tick = (): void => {
+    this.timer = null;
+    if (this.done) return;
+    try {
+      this.step();
+    } catch (e) {
+      this.fail(e instanceof LockError ? e : new LockError({ code: 'EIO', errno: errnoNumber('EIO') ?? 5, syscall: FN, path: this.o.path, kind: undefined, reason: 'io', message: `EIO: ${String((e as Error)?.message ?? e)}, waitIdle '${this.o.path}'`, cause: e }));
+      return;
+    }
+    this.schedule();
+  };
+
+  private schedule(): void {
+    if (this.done) return;
+    if (this.timer) clearTimeout(this.timer);
+    let delay = this.ino ? POLL_MS : Math.min(50, Math.max(POLL_MS, this.o.quietMs / 20));
+    const end = this.windowStart + this.o.quietMs;
+    const now = performance.now();
+    if (this.current.size === 0 && end > now) delay = Math.min(delay, end - now);
+    this.timer = setTimeout(this.tick, Math.max(0, delay));
+  }
+
+  private step(): void {
+    const now = performance.now();
+    this.sense(now);
+    if (this.done) return;
+    const end = this.windowStart + this.o.quietMs;
+    if (this.missingSince !== null) {
+      if (now - this.missingSince >= this.o.quietMs) {
+        this.fail(
+          lockErrorFromErrno('stat', ENOENT, this.o.path, undefined, {
+            message: `ENOENT: '${this.o.path}' names no file for ${Math.round(now - this.missingSince)} ms (it was ${this.changes.some((c) => c.type === 'deleted') ? 'deleted' : 'renamed away'} and nothing took its place), waitIdle '${this.o.path}'`,
+          }),
+        );
+      }
+      return;
+    }
+    if (this.probing) return;
+    const idleWriters = this.current.size === 0;
+    const l = this.last;
+    // A confirmation: a probe made for this very window end, with no open since it started.
+    const confirmed = idleWriters && l !== null && l.for === end && l.start >= this.lastOpenAt && l.start >= this.windowStart;
+    if (confirmed && now >= end) {
+      this.finish(now);
+      return;
+    }
+    const reprobe = Math.min(1000, Math.max(20, this.o.quietMs / 2));
+    const sinceProbe = l === null ? Infinity : now - l.end;
+    // With inotify the confirming probe may start so as to end at the window end (any open after
+    // its start is in the queue drained before resolving); without, it must start after the end.
+    const lead = this.ino ? Math.min(this.o.quietMs / 4, this.probeEstimate * 1.5 + POLL_MS) : 0;
+    if (this.needProbe || (!idleWriters && sinceProbe >= reprobe) || (!this.ino && sinceProbe >= reprobe) || (idleWriters && !confirmed && now >= end - lead)) {
+      this.startProbe(idleWriters && now >= end - lead ? end : NaN);
+    }
+  }
+
+  /** Drain events (or, without inotify, compare a stat) and act on what changed. */
+  private sense(now: number): void {
+    let changed = false;
+    let structural = false;
+    if (this.ino) {
+      for (const ev of this.ino.read()) {
+        if (ev.mask & N.IN_Q_OVERFLOW) {
+          this.change('overflow', now);
+          changed = structural = true;
+          this.lastOpenAt = now;
+          this.needProbe = true;
+          continue;
+        }
+        if (ev.wd === this.fileWd) {
+          if (ev.mask & (N.IN_MODIFY | N.IN_ATTRIB)) changed = true;
+          if (ev.mask & (N.IN_ATTRIB | N.IN_MOVE_SELF | N.IN_DELETE_SELF | N.IN_IGNORED)) structural = true;
+          if (ev.mask & N.IN_OPEN) {
+            this.lastOpenAt = now;
+            this.needProbe = true;
+          }
+          if (ev.mask & (N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE)) {
+            this.lastCloseAt = now;
+            this.needProbe = true;
+            if (ev.mask & N.IN_CLOSE_WRITE) changed = true;
+          }
+        } else if (ev.wd === this.dirWd && ev.name === this.name) {
+          structural = true;
+        }
+      }
+      if (this.o.follow === 'path' && (this.dirWd < 0 || this.missingSince !== null)) structural = true;
+    } else {
+      structural = true;
+    }
+    if (changed || structural || !this.ino) {
+      const size = this.cur.size;
+      if (N.statInto(this.pfd, this.scratch) === 0) {
+        if (!N.sameStat(this.scratch, this.cur)) changed = true;
+        const nlinkGone = this.scratch.nlink === 0 && this.cur.nlink !== 0;
+        Object.assign(this.cur, this.scratch);
+        if (this.cur.size < size) this.change('truncated', now);
+        if (nlinkGone) {
+          this.change('deleted', now);
+          if (this.o.follow === 'inode') {
+            this.fail(lockErrorFromErrno('unlink', ENOENT, this.o.path, undefined, { message: `ENOENT: the file was deleted while waiting for it to be idle, waitIdle '${this.o.path}'` }));
+            return;
+          }
+        }
+      }
+    }
+    if (changed) {
+      this.modifications++;
+      this.touch(now);
+    }
+    if (structural) this.checkPath(now);
+  }
+
+  /** Does the path still name the watched file? Rotation, rename, disappearance. */
+  private checkPath(now: number): void {
+    const rc = N.statInto(this.o.path, this.scratch);
+    const same = rc === 0 && this.scratch.dev === this.cur.dev && this.scratch.ino === this.cur.ino;
+    if (this.o.follow === 'inode') {
+      if (!same && !this.renamedReported) {
+        this.renamedReported = true;
+        this.change('renamed', now);
+        this.touch(now);
+      } else if (same) this.renamedReported = false;
+      return;
+    }
+    if (same) {
+      this.missingSince = null;
+      return;
+    }
+    if (rc < 0 || N.isDirectory(this.scratch)) {
+      if (this.missingSince === null) {
+        this.missingSince = now;
+        this.change('missing', now);
+        this.touch(now);
+      }
+      return;
+    }
+    const previousIno = this.cur.ino;
+    if (this.target(this.o.path) < 0) return; // gone again between the stat and the open: next tick
+    this.missingSince = null;
+    this.change('rotated', now, { previousIno });
+    // The old file's writers write elsewhere now; the new file's are found by the next probe.
+    this.depart(this.current, now);
+    this.current = new Set();
+    this.last = null;
+    this.needProbe = true;
+    this.windowStart = -Infinity;
+    this.touch(now);
+  }
+
+  // ---- writers ------------------------------------------------------------------------------
+
+  private startProbe(forEnd: number): void {
+    this.needProbe = false;
+    const start = performance.now();
+    const dev = this.cur.dev;
+    const ino = this.cur.ino;
+    this.probing = probeLinux(
+      { path: this.o.path, dev, ino },
+      { depth: 'full', maps: true, timeout: Infinity, signal: this.ac.signal, redact: true, sliceMs: 4, threads: 1 },
+    ).then(
+      (r) => {
+        this.probing = null;
+        if (this.done || this.cur.dev !== dev || this.cur.ino !== ino) return;
+        const end = performance.now();
+        this.probeEstimate = this.probeEstimate * 0.7 + (end - start) * 0.3;
+        this.onProbe(r, start, end, forEnd);
+        this.schedule();
+      },
+      (e: unknown) => {
+        this.probing = null;
+        if (!this.done) this.fail(e);
+      },
+    );
+  }
+
+  private onProbe(r: ProbeResult, start: number, end: number, forEnd: number): void {
+    // Events that came in while the probe ran are applied first (they may move the window).
+    this.sense(end);
+    if (this.done) return;
+    this.complete = r.complete;
+    const seen = writersOf(r, this.o.self ? null : process.pid);
+    const at = Math.round(this.epoch0 + end);
+    for (const [k, w] of seen) {
+      const t = this.all.get(k);
+      if (t) {
+        t.lastSeenAt = at;
+        t.goneAt = null;
+      } else this.all.set(k, { ...w, firstSeenAt: Math.round(this.epoch0 + start), lastSeenAt: at, seenMs: 0, goneAt: null });
+    }
+    const departed = new Set([...this.current].filter((k) => !seen.has(k)));
+    // Writers with an fd or a map leave with a close the kernel reports (IN_CLOSE_WRITE): they
+    // left at that event. A lock can be dropped without any event: then at this probe.
+    const byClose =
+      this.ino !== null && [...departed].every((k) => this.all.get(k)!.access !== 'lock') && this.lastCloseAt > (this.last?.start ?? -Infinity);
+    const leftAt = byClose ? this.lastCloseAt : end;
+    if (seen.size > 0) this.touch(end);
+    else if (departed.size > 0) this.touch(leftAt);
+    this.depart(departed, leftAt);
+    this.current = new Set(seen.keys());
+    this.last = { start, end, for: forEnd };
+  }
+
+  private depart(keys: Set<string>, t: number): void {
+    const at = Math.round(this.epoch0 + t);
+    for (const k of keys) {
+      const w = this.all.get(k);
+      if (w && w.goneAt === null) w.goneAt = at;
+    }
+  }
+
+  // ---- endings ------------------------------------------------------------------------------
+
+  private writers(): IdleWriter[] {
+    return [...this.all.values()].map(({ goneAt, ...w }) => ({ ...w, seenMs: Math.max(0, (goneAt ?? w.lastSeenAt) - w.firstSeenAt) }));
+  }
+
+  private finish(now: number): void {
+    // Late or lost events cannot make it early: a fresh stat must match the one at the window start.
+    if (N.statInto(this.pfd, this.scratch) === 0 && !N.sameStat(this.scratch, this.base)) {
+      this.modifications++;
+      Object.assign(this.cur, this.scratch);
+      this.touch(now);
+      return;
+    }
+    if (this.o.follow === 'path') {
+      this.checkPath(now);
+      if (this.missingSince !== null || this.windowStart === now) return;
+    }
+    const result: IdleResult = {
+      path: this.o.path,
+      dev: this.cur.dev,
+      ino: this.cur.ino,
+      size: this.cur.size,
+      idleSince: Math.round(this.epoch0 + this.windowStart),
+      waitedMs: now - this.t0,
+      writers: this.writers(),
+      changes: this.changes,
+      modifications: this.modifications,
+      complete: this.complete,
+      detection: this.detection,
+    };
+    this.release();
+    if (idleChannel.hasSubscribers) idleChannel.publish(idleRecord(result, this.o));
+    this.resolve(result);
+  }
+
+  private giveUp(reason: 'timeout' | 'aborted'): void {
+    if (this.done) return;
+    const waited = performance.now() - this.t0;
+    const current = this.writers().filter((w) => this.current.has(writerKey(w)));
+    const why = current.length > 0 ? `still written by ${current.map((w) => `pid ${w.pid} (${w.command ?? '?'})`).join(', ')}` : this.missingSince !== null ? 'the path names no file' : `changed ${Math.round(performance.now() - this.windowStart)} ms ago`;
+    const holders = current.map(asHolder);
+    this.fail(
+      reason === 'timeout'
+        ? waitTimeoutError(FN, this.o.path, waited, `gave up after ${Math.round(waited)} ms (timeout ${this.o.timeout} ms) waiting for '${this.o.path}' to be idle: ${why}`, holders)
+        : waitAbortError(FN, this.o.path, waited, this.o.signal!, `aborted after ${Math.round(waited)} ms waiting for '${this.o.path}' to be idle: ${why}`, holders),
+    );
+  }
+
+  private fail(err: unknown): void {
+    if (this.done) return;
+    const probing = this.probing;
+    this.release();
+    // A probe in flight closes its /proc directory fd at its next slice: reject after it did.
+    if (probing) void probing.finally(() => this.reject(err));
+    else this.reject(err);
+  }
+
+  /** Everything this wait holds, given back: timers, listener, watches, the inotify fd, the O_PATH fd. */
+  private release(): void {
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
+    this.timer = this.timeoutTimer = null;
+    if (this.onAbort) this.o.signal?.removeEventListener('abort', this.onAbort);
+    this.onAbort = null;
+    this.ac.abort();
+    this.ino?.close();
+    this.ino = null;
+    N.closeFd(this.pfd);
+    this.pfd = -1;
+  }
+}
+
+function asHolder(w: IdleWriter): RecordHolder {
+  const { access: _a, firstSeenAt: _f, lastSeenAt: _l, seenMs: _s, ...holder } = w;
+  return holder;
+}
+
+function idleRecord(r: IdleResult, o: Options) {
+  return buildRecord('idle', {
+    path: r.path,
+    dev: r.dev,
+    ino: r.ino,
+    waitedMs: r.waitedMs,
+    holders: r.writers.map(asHolder),
+    holdersComplete: r.complete,
+    idle: {
+      idleSince: r.idleSince,
+      quietMs: o.quietMs,
+      follow: o.follow,
+      modifications: r.modifications,
+      changes: r.changes,
+      writers: r.writers.map((w) => ({ pid: w.pid, startTime: w.startTime, fd: w.fd, access: w.access, firstSeenAt: w.firstSeenAt, seenMs: w.seenMs })),
+    },
+  });
+}
