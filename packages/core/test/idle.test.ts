@@ -13,6 +13,8 @@ import { startWriter, type Writer } from './helpers/writer.js';
 
 const linux = process.platform === 'linux';
 const QUIET = 250;
+/** Long enough for waitIdle's probe to have seen a writer that keeps its fd open (a loaded machine: generous). */
+const SEEN = 800;
 
 /** fds of this process, and inotify watches (fdinfo `inotify wd:` lines) across its inotify fds. */
 function resources(): { fds: number; inotifyFds: number; watches: number } {
@@ -75,6 +77,7 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     const idle = waitIdle(f, { quietMs: QUIET });
     let resolvedAt = 0;
     void idle.then(() => (resolvedAt = Date.now()), () => {});
+    await new Promise((r) => setTimeout(r, SEEN)); // the fd stays open: waitIdle's probe sees it
     await w.send('burst 40 1 20');
     expect(resolvedAt).toBe(0);
     const closedAt = await w.send('close');
@@ -85,6 +88,7 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     expect(r.detection).toBe('inotify');
     expect(r.modifications).toBeGreaterThan(0);
     expect(r.size).toBe(40 * 16);
+    expect(r.waitedMs).toBeGreaterThanOrEqual(SEEN + QUIET);
     const me = r.writers.find((x) => x.pid === w.pid)!;
     expect(me).toMatchObject({ access: 'w', role: 'opener', fd: expect.any(Number), command: 'python3' });
     expect(me.startTime).toBeGreaterThan(0);
@@ -277,6 +281,7 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     diagnosticsChannel.subscribe(CHANNELS.idle, sub);
     try {
       const idle = waitIdle(f, { quietMs: 100 });
+      await new Promise((r) => setTimeout(r, SEEN));
       await w.send('burst 5 1 10');
       await w.send('close');
       const r = await idle;

@@ -6,6 +6,7 @@ import { LockscopeError } from '../errors.js';
 import { listLocks, probe } from '../probe/index.js';
 import type { ProbeDepth, ProbeOptions } from '../probe/types.js';
 import { formatHolders, formatLocks } from './format.js';
+import { runWatch } from './watch.js';
 
 const EXIT = { found: 0, nothingFound: 1, usage: 2, partial: 3, error: 4 } as const;
 
@@ -51,6 +52,7 @@ interface Io {
 }
 
 async function main(argv: string[], io: Io): Promise<number> {
+  if (argv[0] === 'watch') return runWatch(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({

@@ -9,7 +9,6 @@
  * does not, and a poll never touches the libuv threadpool, cancels synchronously and can leave
  * nothing behind. Without inotify (limits reached, LOCKSCOPE_INOTIFY=0) the same loop polls stat.
  */
-import { dirname, basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { invalidArgument, lockErrorFromErrno, LockError, unsupportedPlatform, errnoNumber } from '../errors.js';
 import { checkTimeout, isAbortSignal, normalizePath, show } from '../lock/request.js';
@@ -21,6 +20,7 @@ import type { ProbeResult } from '../probe/types.js';
 import type { RecordHolder } from '../record/index.js';
 import * as N from '../platform/linux/inotify.js';
 import type { FileStat } from '../platform/linux/inotify.js';
+import { WatchedFile } from './file.js';
 import { writerKey, writersOf } from './writers.js';
 import type { IdleChange, IdleChangeType, IdleFollow, IdleResult, IdleWriter, WaitIdleOptions } from './types.js';
 
@@ -33,9 +33,6 @@ const MAX_MS = 2 ** 31 - 1;
 const POLL_MS = 2;
 const ENOENT = errnoNumber('ENOENT') ?? 2;
 const EISDIR = errnoNumber('EISDIR') ?? 21;
-const FILE_MASK =
-  N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE | N.IN_OPEN | N.IN_MOVE_SELF | N.IN_DELETE_SELF;
-const DIR_MASK = N.IN_CREATE | N.IN_MOVED_TO | N.IN_MOVED_FROM | N.IN_DELETE | N.IN_ONLYDIR;
 
 interface Options {
   path: string;
@@ -101,15 +98,10 @@ class IdleWait {
   /** performance.now() -> ms since the epoch. */
   private readonly epoch0 = Date.now() - this.t0;
 
-  private ino: N.Inotify | null = null;
-  private fileWd = -1;
-  private dirWd = -1;
-  private pfd = -1;
-  private readonly cur: FileStat = N.emptyStat();
+  private readonly file: WatchedFile;
   /** Stat when the quiet window began: the final check compares a fresh stat with it. */
   private readonly base: FileStat = N.emptyStat();
   private readonly scratch: FileStat = N.emptyStat();
-  private readonly name: string;
 
   private timer: NodeJS.Timeout | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
@@ -139,18 +131,12 @@ class IdleWait {
       this.resolve = res;
       this.reject = rej;
     });
-    this.name = basename(o.path);
     this.windowStart = this.t0;
-    const ino = N.inotifyUnavailable() === null ? N.Inotify.open() : -1;
-    if (typeof ino !== 'number') this.ino = ino;
-    const rc = this.target(o.path);
+    this.file = new WatchedFile(o.path, o.follow === 'path');
+    const rc = this.file.target();
     if (rc < 0) {
       this.release();
       throw lockErrorFromErrno(rc === -EISDIR ? 'waitIdle' : 'open', -rc, o.path, undefined, rc === -EISDIR ? { message: `EISDIR: path is a directory; waitIdle watches a file, waitIdle '${o.path}'` } : undefined);
-    }
-    if (this.ino && o.follow === 'path') {
-      const wd = this.ino.add(dirname(o.path), DIR_MASK);
-      this.dirWd = wd < 0 ? -1 : wd;
     }
     this.setBase();
     if (o.timeout !== Infinity) this.timeoutTimer = setTimeout(() => this.giveUp('timeout'), o.timeout);
@@ -165,38 +151,16 @@ class IdleWait {
 
   // ---- the file ------------------------------------------------------------------------------
 
-  /** Open `path` O_PATH and watch that inode (through /proc/self/fd, so it is exactly the inode opened). */
-  private target(path: string): number {
-    const fd = N.openPath(path);
-    if (fd < 0) return fd;
-    const rc = N.statInto(fd, this.scratch);
-    if (rc < 0 || N.isDirectory(this.scratch)) {
-      N.closeFd(fd);
-      return rc < 0 ? rc : -EISDIR;
-    }
-    if (this.ino && this.fileWd >= 0) this.ino.remove(this.fileWd);
-    this.fileWd = -1;
-    N.closeFd(this.pfd);
-    this.pfd = fd;
-    Object.assign(this.cur, this.scratch);
-    if (this.ino) {
-      const wd = this.ino.add(`/proc/self/fd/${fd}`, FILE_MASK);
-      if (wd < 0) {
-        // ENOSPC (max_user_watches) and the like: fall back to stat polling for this wait.
-        this.ino.close();
-        this.ino = null;
-        this.dirWd = -1;
-      } else this.fileWd = wd;
-    }
-    return 0;
+  private get cur(): FileStat {
+    return this.file.cur;
   }
 
-  private get detection(): 'inotify' | 'stat' {
-    return this.ino ? 'inotify' : 'stat';
+  private get inotify(): boolean {
+    return this.file.detection === 'inotify';
   }
 
   private setBase(): void {
-    if (N.statInto(this.pfd, this.base) < 0) Object.assign(this.base, this.cur);
+    if (this.file.statNow(this.base) < 0) Object.assign(this.base, this.cur);
   }
 
   /** Something changed or someone was writing at `t`: the quiet window starts again there. */
@@ -227,7 +191,7 @@ class IdleWait {
   private schedule(): void {
     if (this.done) return;
     if (this.timer) clearTimeout(this.timer);
-    let delay = this.ino ? POLL_MS : Math.min(50, Math.max(POLL_MS, this.o.quietMs / 20));
+    let delay = this.inotify ? POLL_MS : Math.min(50, Math.max(POLL_MS, this.o.quietMs / 20));
     const end = this.windowStart + this.o.quietMs;
     const now = performance.now();
     if (this.current.size === 0 && end > now) delay = Math.min(delay, end - now);
@@ -262,72 +226,38 @@ class IdleWait {
     const sinceProbe = l === null ? Infinity : now - l.end;
     // With inotify the confirming probe may start so as to end at the window end (any open after
     // its start is in the queue drained before resolving); without, it must start after the end.
-    const lead = this.ino ? Math.min(this.o.quietMs / 4, this.probeEstimate * 1.5 + POLL_MS) : 0;
-    if (this.needProbe || (!idleWriters && sinceProbe >= reprobe) || (!this.ino && sinceProbe >= reprobe) || (idleWriters && !confirmed && now >= end - lead)) {
+    const lead = this.inotify ? Math.min(this.o.quietMs / 4, this.probeEstimate * 1.5 + POLL_MS) : 0;
+    if (this.needProbe || (!idleWriters && sinceProbe >= reprobe) || (!this.inotify && sinceProbe >= reprobe) || (idleWriters && !confirmed && now >= end - lead)) {
       this.startProbe(idleWriters && now >= end - lead ? end : NaN);
     }
   }
 
   /** Drain events (or, without inotify, compare a stat) and act on what changed. */
   private sense(now: number): void {
-    let changed = false;
-    let structural = false;
-    if (this.ino) {
-      for (const ev of this.ino.read()) {
-        if (ev.mask & N.IN_Q_OVERFLOW) {
-          this.change('overflow', now);
-          changed = structural = true;
-          this.lastOpenAt = now;
-          this.needProbe = true;
-          continue;
-        }
-        if (ev.wd === this.fileWd) {
-          if (ev.mask & (N.IN_MODIFY | N.IN_ATTRIB)) changed = true;
-          if (ev.mask & (N.IN_ATTRIB | N.IN_MOVE_SELF | N.IN_DELETE_SELF | N.IN_IGNORED)) structural = true;
-          if (ev.mask & N.IN_OPEN) {
-            this.lastOpenAt = now;
-            this.needProbe = true;
-          }
-          if (ev.mask & (N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE)) {
-            this.lastCloseAt = now;
-            this.needProbe = true;
-            if (ev.mask & N.IN_CLOSE_WRITE) changed = true;
-          }
-        } else if (ev.wd === this.dirWd && ev.name === this.name) {
-          structural = true;
-        }
-      }
-      if (this.o.follow === 'path' && (this.dirWd < 0 || this.missingSince !== null)) structural = true;
-    } else {
-      structural = true;
-    }
-    if (changed || structural || !this.ino) {
-      const size = this.cur.size;
-      if (N.statInto(this.pfd, this.scratch) === 0) {
-        if (!N.sameStat(this.scratch, this.cur)) changed = true;
-        const nlinkGone = this.scratch.nlink === 0 && this.cur.nlink !== 0;
-        Object.assign(this.cur, this.scratch);
-        if (this.cur.size < size) this.change('truncated', now);
-        if (nlinkGone) {
-          this.change('deleted', now);
-          if (this.o.follow === 'inode') {
-            this.fail(lockErrorFromErrno('unlink', ENOENT, this.o.path, undefined, { message: `ENOENT: the file was deleted while waiting for it to be idle, waitIdle '${this.o.path}'` }));
-            return;
-          }
-        }
+    const s = this.file.sense();
+    if (s.overflow) this.change('overflow', now);
+    if (s.opened || s.overflow) this.lastOpenAt = now;
+    if (s.closed) this.lastCloseAt = now;
+    if (s.opened || s.closed || s.overflow) this.needProbe = true;
+    if (s.truncated) this.change('truncated', now);
+    if (s.deleted) {
+      this.change('deleted', now);
+      if (this.o.follow === 'inode') {
+        this.fail(lockErrorFromErrno('unlink', ENOENT, this.o.path, undefined, { message: `ENOENT: the file was deleted while waiting for it to be idle, waitIdle '${this.o.path}'` }));
+        return;
       }
     }
-    if (changed) {
+    if (s.changed) {
       this.modifications++;
       this.touch(now);
     }
-    if (structural) this.checkPath(now);
+    if (s.structural || this.missingSince !== null) this.checkPath(now);
   }
 
   /** Does the path still name the watched file? Rotation, rename, disappearance. */
   private checkPath(now: number): void {
-    const rc = N.statInto(this.o.path, this.scratch);
-    const same = rc === 0 && this.scratch.dev === this.cur.dev && this.scratch.ino === this.cur.ino;
+    const state = this.file.pathState();
+    const same = state === 'same';
     if (this.o.follow === 'inode') {
       if (!same && !this.renamedReported) {
         this.renamedReported = true;
@@ -340,7 +270,7 @@ class IdleWait {
       this.missingSince = null;
       return;
     }
-    if (rc < 0 || N.isDirectory(this.scratch)) {
+    if (state === 'missing') {
       if (this.missingSince === null) {
         this.missingSince = now;
         this.change('missing', now);
@@ -349,7 +279,7 @@ class IdleWait {
       return;
     }
     const previousIno = this.cur.ino;
-    if (this.target(this.o.path) < 0) return; // gone again between the stat and the open: next tick
+    if (this.file.target() < 0) return; // gone again between the stat and the open: next tick
     this.missingSince = null;
     this.change('rotated', now, { previousIno });
     // The old file's writers write elsewhere now; the new file's are found by the next probe.
@@ -405,7 +335,7 @@ class IdleWait {
     // Writers with an fd or a map leave with a close the kernel reports (IN_CLOSE_WRITE): they
     // left at that event. A lock can be dropped without any event: then at this probe.
     const byClose =
-      this.ino !== null && [...departed].every((k) => this.all.get(k)!.access !== 'lock') && this.lastCloseAt > (this.last?.start ?? -Infinity);
+      this.inotify && [...departed].every((k) => this.all.get(k)!.access !== 'lock') && this.lastCloseAt > (this.last?.start ?? -Infinity);
     const leftAt = byClose ? this.lastCloseAt : end;
     if (seen.size > 0) this.touch(end);
     else if (departed.size > 0) this.touch(leftAt);
@@ -430,7 +360,7 @@ class IdleWait {
 
   private finish(now: number): void {
     // Late or lost events cannot make it early: a fresh stat must match the one at the window start.
-    if (N.statInto(this.pfd, this.scratch) === 0 && !N.sameStat(this.scratch, this.base)) {
+    if (this.file.statNow(this.scratch) === 0 && !N.sameStat(this.scratch, this.base)) {
       this.modifications++;
       Object.assign(this.cur, this.scratch);
       this.touch(now);
@@ -451,7 +381,7 @@ class IdleWait {
       changes: this.changes,
       modifications: this.modifications,
       complete: this.complete,
-      detection: this.detection,
+      detection: this.file.detection,
     };
     this.release();
     if (idleChannel.hasSubscribers) idleChannel.publish(idleRecord(result, this.o));
@@ -489,10 +419,7 @@ class IdleWait {
     if (this.onAbort) this.o.signal?.removeEventListener('abort', this.onAbort);
     this.onAbort = null;
     this.ac.abort();
-    this.ino?.close();
-    this.ino = null;
-    N.closeFd(this.pfd);
-    this.pfd = -1;
+    this.file?.close();
   }
 }
 

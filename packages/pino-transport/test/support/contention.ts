@@ -139,13 +139,13 @@ export interface Idle {
 }
 
 /**
- * One real waitIdle(): a foreign sh process appends to a fresh file for ~200 ms with its fd open,
- * then closes it and sleeps; core's waitIdle (quietMs 100) resolves and publishes the `idle` record.
+ * One real waitIdle(): a foreign sh process holds a fresh file open for writing (0.8 s: long
+ * enough for the probe to see it on a loaded machine), appends for ~200 ms, closes it and sleeps; core's waitIdle (quietMs 100) resolves and publishes the `idle` record.
  */
 export async function produceIdle(): Promise<Idle> {
   const path = join(tempDir(), 'app.log');
   writeFileSync(path, '');
-  const child = spawn('sh', ['-c', 'exec 3>>"$1"; echo ready; for i in 1 2 3 4; do echo line >&3; sleep 0.05; done; exec 3>&-; exec sleep 600', 'sh', path], {
+  const child = spawn('sh', ['-c', 'exec 3>>"$1"; echo ready; sleep 0.8; for i in 1 2 3 4; do echo line >&3; sleep 0.05; done; exec 3>&-; exec sleep 600', 'sh', path], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -1,0 +1,138 @@
+/**
+ * One watched file for waitIdle() and `lockscope watch`: an O_PATH fd on the inode, an inotify
+ * watch on exactly that inode (added through /proc/self/fd, so a replace between open and watch
+ * cannot put the watch on another file) and optionally on its directory (creates and renames of
+ * the name). Without inotify every sense() compares a fresh stat instead.
+ */
+import { basename, dirname } from 'node:path';
+import * as N from '../platform/linux/inotify.js';
+import type { FileStat } from '../platform/linux/inotify.js';
+
+const EISDIR = 21;
+const FILE_MASK =
+  N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE | N.IN_OPEN | N.IN_MOVE_SELF | N.IN_DELETE_SELF;
+const DIR_MASK = N.IN_CREATE | N.IN_MOVED_TO | N.IN_MOVED_FROM | N.IN_DELETE | N.IN_ONLYDIR;
+
+/** What happened since the previous sense(). */
+export interface Sensed {
+  /** Content or metadata changed (a write, a truncate, a chmod, a close after writing). */
+  changed: boolean;
+  /** The path may name another file now, or none (rename, delete, create in the directory). */
+  structural: boolean;
+  /** Someone opened the file (maybe a new writer). */
+  opened: boolean;
+  /** Someone closed it (maybe the last writer, or a lock holder). */
+  closed: boolean;
+  /** The kernel's queue overflowed: events were lost. */
+  overflow: boolean;
+  /** It got smaller. */
+  truncated: boolean;
+  /** Its last link went away. */
+  deleted: boolean;
+}
+
+export class WatchedFile {
+  private inotify: N.Inotify | null = null;
+  private fileWd = -1;
+  private dirWd = -1;
+  private pfd = -1;
+  /** The watched file's stat as of the last sense() or target(). */
+  readonly cur: FileStat = N.emptyStat();
+  private readonly scratch: FileStat = N.emptyStat();
+  private readonly name: string;
+
+  constructor(
+    readonly path: string,
+    private readonly watchDir: boolean,
+  ) {
+    this.name = basename(path);
+    if (N.inotifyUnavailable() === null) {
+      const i = N.Inotify.open();
+      if (typeof i !== 'number') this.inotify = i;
+    }
+  }
+
+  get detection(): 'inotify' | 'stat' {
+    return this.inotify ? 'inotify' : 'stat';
+  }
+
+  /** (Re)open the path and watch that inode. 0 or -errno (-EISDIR for a directory); on failure the old target stays. */
+  target(): number {
+    const fd = N.openPath(this.path);
+    if (fd < 0) return fd;
+    const rc = N.statInto(fd, this.scratch);
+    if (rc < 0 || N.isDirectory(this.scratch)) {
+      N.closeFd(fd);
+      return rc < 0 ? rc : -EISDIR;
+    }
+    if (this.inotify && this.fileWd >= 0) this.inotify.remove(this.fileWd);
+    this.fileWd = -1;
+    N.closeFd(this.pfd);
+    this.pfd = fd;
+    Object.assign(this.cur, this.scratch);
+    if (this.inotify) {
+      const wd = this.inotify.add(`/proc/self/fd/${fd}`, FILE_MASK);
+      // ENOSPC (max_user_watches) and the like: stat polling from now on.
+      if (wd < 0) this.dropInotify();
+      else this.fileWd = wd;
+    }
+    if (this.inotify && this.watchDir && this.dirWd < 0) {
+      const wd = this.inotify.add(dirname(this.path), DIR_MASK);
+      this.dirWd = wd < 0 ? -1 : wd;
+    }
+    return 0;
+  }
+
+  private dropInotify(): void {
+    this.inotify?.close();
+    this.inotify = null;
+    this.fileWd = this.dirWd = -1;
+  }
+
+  /** Drain the events (never blocks) and refresh `cur`. */
+  sense(): Sensed {
+    const s: Sensed = { changed: false, structural: false, opened: false, closed: false, overflow: false, truncated: false, deleted: false };
+    if (this.inotify) {
+      for (const ev of this.inotify.read()) {
+        if (ev.mask & N.IN_Q_OVERFLOW) s.overflow = s.changed = s.structural = true;
+        else if (ev.wd === this.fileWd) {
+          if (ev.mask & (N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE)) s.changed = true;
+          if (ev.mask & (N.IN_ATTRIB | N.IN_MOVE_SELF | N.IN_DELETE_SELF | N.IN_IGNORED)) s.structural = true;
+          if (ev.mask & N.IN_OPEN) s.opened = true;
+          if (ev.mask & (N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE)) s.closed = true;
+        } else if (ev.wd === this.dirWd && ev.name === this.name) s.structural = true;
+      }
+      if (this.watchDir && this.dirWd < 0) s.structural = true;
+    } else s.structural = true;
+    if (s.changed || s.structural || !this.inotify) {
+      const size = this.cur.size;
+      const nlink = this.cur.nlink;
+      if (N.statInto(this.pfd, this.scratch) === 0) {
+        if (!N.sameStat(this.scratch, this.cur)) s.changed = true;
+        Object.assign(this.cur, this.scratch);
+        s.truncated = this.cur.size < size;
+        s.deleted = this.cur.nlink === 0 && nlink !== 0;
+      }
+    }
+    return s;
+  }
+
+  /** A fresh fstat of the watched inode into `out`: 0 or -errno. */
+  statNow(out: FileStat): number {
+    return N.statInto(this.pfd, out);
+  }
+
+  /** Whether the path still names the watched file, names none, or names another one. */
+  pathState(): 'same' | 'missing' | 'other' {
+    const rc = N.statInto(this.path, this.scratch);
+    if (rc < 0 || N.isDirectory(this.scratch)) return 'missing';
+    return this.scratch.dev === this.cur.dev && this.scratch.ino === this.cur.ino ? 'same' : 'other';
+  }
+
+  /** Gives back the inotify fd (and with it every watch) and the O_PATH fd. Idempotent. */
+  close(): void {
+    this.dropInotify();
+    N.closeFd(this.pfd);
+    this.pfd = -1;
+  }
+}
