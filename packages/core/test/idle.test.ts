@@ -8,10 +8,14 @@ import { join } from 'node:path';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS, LockError, waitIdle, type IdleResult } from '@lockscope/core';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync } from 'node:fs';
+import { coreForOthers } from './helpers/core-for-others.js';
 import { flockCmd, tmpDir, type Proc } from './helpers/probe-procs.js';
 import { startWriter, type Writer } from './helpers/writer.js';
 
 const linux = process.platform === 'linux';
+const asRootWithSetpriv = linux && process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
 const QUIET = 250;
 /** Long enough for waitIdle's probe to have seen a writer that keeps its fd open (a loaded machine: generous). */
 const SEEN = 800;
@@ -270,6 +274,32 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     expect(r.detection).toBe('stat');
     expect(Date.now()).toBeGreaterThanOrEqual(Math.floor(closedAt) + QUIET);
     expect(r.writers.map((x) => x.pid)).toContain(w.pid);
+  });
+
+  it.skipIf(!asRootWithSetpriv)("a writer this user cannot inspect (another user's process) is not idle: the kernel's write count says so", async () => {
+    const f = file();
+    chmodSync(dir, 0o755);
+    chownSync(f, 65534, 65534); // nobody's file: a read lease needs its owner
+    const w = await writer(); // root: its fds are unreadable to nobody
+    await w.send(`open ${f}`);
+    await w.send('write 1');
+    const asNobody = () => {
+      const r = spawnSync(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', `
+          import { waitIdle } from '${coreForOthers().entry}';
+          waitIdle(${JSON.stringify(f)}, { quietMs: 100, timeout: 1500 }).then(
+            (r) => console.log(JSON.stringify({ idle: true, complete: r.complete, writers: r.writers.length })),
+            (e) => console.log(JSON.stringify({ idle: false, reason: e.reason })));
+        `],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    expect(asNobody()).toEqual({ idle: false, reason: 'timeout' });
+    await w.send('close');
+    expect(asNobody()).toEqual({ idle: true, complete: false, writers: 0 });
   });
 
   it('publishes an idle record on lockscope:file:idle', async () => {

@@ -40,6 +40,8 @@ export class WatchedFile {
   readonly cur: FileStat = N.emptyStat();
   private readonly scratch: FileStat = N.emptyStat();
   private readonly name: string;
+  /** Events read early (around openForWrite), handed to the next sense(). */
+  private readonly pending: N.InotifyEvent[] = [];
 
   constructor(
     readonly path: string,
@@ -93,7 +95,7 @@ export class WatchedFile {
   sense(): Sensed {
     const s: Sensed = { changed: false, structural: false, opened: false, closed: false, overflow: false, truncated: false, deleted: false };
     if (this.inotify) {
-      for (const ev of this.inotify.read()) {
+      for (const ev of [...this.pending.splice(0), ...this.inotify.read()]) {
         if (ev.mask & N.IN_Q_OVERFLOW) s.overflow = s.changed = s.structural = true;
         else if (ev.wd === this.fileWd) {
           if (ev.mask & (N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE)) s.changed = true;
@@ -120,6 +122,25 @@ export class WatchedFile {
   /** A fresh fstat of the watched inode into `out`: 0 or -errno. */
   statNow(out: FileStat): number {
     return N.statInto(this.pfd, out);
+  }
+
+  /**
+   * Whether anyone has the watched inode open for writing (N.openForWrite): 0 no, 1 yes, -errno
+   * cannot tell. The check reopens the file: the IN_OPEN and IN_CLOSE_NOWRITE that makes are
+   * taken out of the queue, so this process's own look is not taken for a newcomer.
+   */
+  openForWrite(): number {
+    if (this.inotify) this.pending.push(...this.inotify.read());
+    const rc = N.openForWrite(this.pfd);
+    if (this.inotify && rc !== -N.ENOSYS) {
+      const after = this.inotify.read();
+      for (const mask of [N.IN_OPEN, N.IN_CLOSE_NOWRITE]) {
+        const i = after.findIndex((e) => e.wd === this.fileWd && e.mask === mask);
+        if (i >= 0) after.splice(i, 1);
+      }
+      this.pending.push(...after);
+    }
+    return rc;
   }
 
   /** Whether the path still names the watched file, names none, or names another one. */

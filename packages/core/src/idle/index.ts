@@ -16,6 +16,7 @@ import { waitAbortError, waitTimeoutError } from '../lock/errors.js';
 import { idleChannel } from '../diagnostics/channels.js';
 import { buildRecord } from '../record/build.js';
 import { probeLinux } from '../probe/linux.js';
+import { parseLocks, procDev, readProc } from '../probe/linux-proc.js';
 import type { ProbeResult } from '../probe/types.js';
 import type { RecordHolder } from '../record/index.js';
 import * as N from '../platform/linux/inotify.js';
@@ -116,10 +117,16 @@ class IdleWait {
   private renamedReported = false;
   private needProbe = true;
   private probing: Promise<void> | null = null;
-  /** The last completed probe: when it started and ended, what it saw, and which window end it was for. */
+  /** The last completed probe: when it started and ended, and which window end it confirms (NaN: none). */
   private last: { start: number; end: number; for: number } | null = null;
+  /** How long a probe with maps takes here (ms, moving average): the confirmation starts that early. */
   private probeEstimate = 5;
-  private complete = true;
+  /** Whether the kernel's lease check can confirm idleness (false once it answered EACCES/EINVAL). */
+  private fast = true;
+  /** The kernel said "written" while a probe ran: ask again once that probe has answered. */
+  private busyTillProbe = false;
+  /** The last completed probe's `complete`; false until one completed. */
+  private complete = false;
 
   private readonly all = new Map<string, Tracked>();
   private current = new Set<string>();
@@ -194,7 +201,7 @@ class IdleWait {
     let delay = this.inotify ? POLL_MS : Math.min(50, Math.max(POLL_MS, this.o.quietMs / 20));
     const end = this.windowStart + this.o.quietMs;
     const now = performance.now();
-    if (this.current.size === 0 && end > now) delay = Math.min(delay, end - now);
+    if (end > now) delay = Math.min(delay, end - now);
     this.timer = setTimeout(this.tick, Math.max(0, delay));
   }
 
@@ -213,22 +220,47 @@ class IdleWait {
       }
       return;
     }
-    if (this.probing) return;
     const idleWriters = this.current.size === 0;
     const l = this.last;
+    const access = [...this.current].map((k) => this.all.get(k)!.access);
+    // Writers the last probe saw, all with an fd or a map, and a close reported since: they may
+    // all be gone, and if they are, they left at a close (which started the window).
+    const maybeGone = !idleWriters && this.inotify && !access.includes('lock') && this.lastCloseAt > (l?.start ?? -Infinity);
     // A confirmation: a probe made for this very window end, with no open since it started.
     const confirmed = idleWriters && l !== null && l.for === end && l.start >= this.lastOpenAt && l.start >= this.windowStart;
     if (confirmed && now >= end) {
       this.finish(now);
       return;
     }
-    const reprobe = Math.min(1000, Math.max(20, this.o.quietMs / 2));
+    if (this.fast && !this.busyTillProbe && (idleWriters || maybeGone) && now >= end) {
+      // The kernel's answer, this instant: no open for writing anywhere, no write lock.
+      const w = this.file.openForWrite();
+      if (w === 0 && !writeLocked(this.cur.dev, this.cur.ino)) {
+        this.depart(this.current, this.lastCloseAt);
+        this.finish(now);
+        return;
+      }
+      if (w < 0) this.fast = false;
+      else if (this.probing) this.busyTillProbe = true;
+      else {
+        // Somebody writes (maybe this process, or one the probe cannot see): the probe says who.
+        this.startProbe(end, true, w === 1);
+        return;
+      }
+    }
+    if (this.probing) return;
+    // A writer with an fd or a map leaves with a close the kernel reports; a lock can be dropped
+    // without any event, and without inotify nothing is reported: those are polled.
+    const polled = !this.inotify || access.includes('lock');
+    const reprobe = polled ? Math.min(1000, Math.max(20, this.o.quietMs / 2)) : Math.max(1000, this.o.quietMs);
     const sinceProbe = l === null ? Infinity : now - l.end;
     // With inotify the confirming probe may start so as to end at the window end (any open after
     // its start is in the queue drained before resolving); without, it must start after the end.
-    const lead = this.inotify ? Math.min(this.o.quietMs / 4, this.probeEstimate * 1.5 + POLL_MS) : 0;
-    if (this.needProbe || (!idleWriters && sinceProbe >= reprobe) || (!this.inotify && sinceProbe >= reprobe) || (idleWriters && !confirmed && now >= end - lead)) {
-      this.startProbe(idleWriters && now >= end - lead ? end : NaN);
+    const lead = this.inotify ? Math.min(this.o.quietMs / 2, this.probeEstimate * 1.5 + POLL_MS) : 0;
+    const confirming = idleWriters && !confirmed && !this.fast && now >= end - lead;
+    if (this.needProbe || confirming || (!idleWriters && sinceProbe >= reprobe) || (!this.inotify && sinceProbe >= reprobe)) {
+      // Maps (the costly part of a scan) for the first look, the confirmation, mapped writers, and without inotify.
+      this.startProbe(confirming ? end : NaN, l === null || confirming || access.includes('mmap') || !this.inotify);
     }
   }
 
@@ -293,21 +325,23 @@ class IdleWait {
 
   // ---- writers ------------------------------------------------------------------------------
 
-  private startProbe(forEnd: number): void {
+  /** `leaseBusy`: the kernel said someone has the file open for writing, whom the probe must then find. */
+  private startProbe(forEnd: number, maps: boolean, leaseBusy = false): void {
     this.needProbe = false;
     const start = performance.now();
     const dev = this.cur.dev;
     const ino = this.cur.ino;
     this.probing = probeLinux(
       { path: this.o.path, dev, ino },
-      { depth: 'full', maps: true, timeout: Infinity, signal: this.ac.signal, redact: true, sliceMs: 4, threads: 1 },
+      { depth: 'full', maps, timeout: Infinity, signal: this.ac.signal, redact: true, sliceMs: 4, threads: 1 },
     ).then(
       (r) => {
         this.probing = null;
+        this.busyTillProbe = false;
         if (this.done || this.cur.dev !== dev || this.cur.ino !== ino) return;
         const end = performance.now();
-        this.probeEstimate = this.probeEstimate * 0.7 + (end - start) * 0.3;
-        this.onProbe(r, start, end, forEnd);
+        if (maps) this.probeEstimate = this.probeEstimate * 0.7 + (end - start) * 0.3;
+        this.onProbe(r, start, end, forEnd, leaseBusy);
         this.schedule();
       },
       (e: unknown) => {
@@ -317,11 +351,19 @@ class IdleWait {
     );
   }
 
-  private onProbe(r: ProbeResult, start: number, end: number, forEnd: number): void {
+  private onProbe(r: ProbeResult, start: number, end: number, forEnd: number, leaseBusy: boolean): void {
     // Events that came in while the probe ran are applied first (they may move the window).
     this.sense(end);
     if (this.done) return;
     this.complete = r.complete;
+    if (leaseBusy && writersOf(r, null).size === 0) {
+      // Open for writing, by no process this one can inspect (another user's, another PID
+      // namespace): not idle, and nobody to name.
+      this.complete = false;
+      this.touch(end);
+      this.last = { start, end, for: NaN };
+      return;
+    }
     const seen = writersOf(r, this.o.self ? null : process.pid);
     const at = Math.round(this.epoch0 + end);
     for (const [k, w] of seen) {
@@ -383,9 +425,12 @@ class IdleWait {
       complete: this.complete,
       detection: this.file.detection,
     };
+    const probing = this.probing;
     this.release();
     if (idleChannel.hasSubscribers) idleChannel.publish(idleRecord(result, this.o));
-    this.resolve(result);
+    // A probe still naming writers is aborted; it closes its /proc directory fd at its next slice.
+    if (probing) void probing.finally(() => this.resolve(result));
+    else this.resolve(result);
   }
 
   private giveUp(reason: 'timeout' | 'aborted'): void {
@@ -421,6 +466,17 @@ class IdleWait {
     this.ac.abort();
     this.file?.close();
   }
+}
+
+/** Whether /proc/locks shows a write lock held (not waited for) on the file. */
+function writeLocked(dev: number, ino: number): boolean {
+  let text: string;
+  try {
+    text = readProc('/proc/locks');
+  } catch {
+    return true; // cannot tell: the probe decides
+  }
+  return parseLocks(text, ` ${procDev(dev)}:${ino} `).some((l) => !l.waiter && l.rawMode === 'WRITE');
 }
 
 function asHolder(w: IdleWriter): RecordHolder {

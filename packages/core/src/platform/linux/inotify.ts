@@ -32,6 +32,7 @@ const O_PATH = 0o10000000;
 const O_CLOEXEC = 0o2000000;
 const EINTR = 4;
 const EAGAIN = 11;
+export const ENOSYS = 38;
 /** struct inotify_event: wd i32, mask u32, cookie u32, len u32, then `len` bytes of name. */
 const EVENT_HEADER = 16;
 const S_IFMT = 0o170000;
@@ -166,6 +167,39 @@ export class Inotify {
 /** open(path, O_PATH | O_CLOEXEC): an fd naming the inode, never opened for I/O. fd or -errno. */
 export function openPath(path: string): number {
   return retry(() => libc().open(path, O_PATH | O_CLOEXEC, 0));
+}
+
+const F_SETLEASE = 1024;
+const F_RDLCK = 0;
+const F_UNLCK = 2;
+const O_RDONLY = 0;
+const O_NONBLOCK = 0o4000;
+const O_NOCTTY = 0o400;
+
+/**
+ * Whether any process has the inode behind `pfd` open for writing (a writable shared map keeps
+ * such an open alive), from the kernel's own count: F_SETLEASE F_RDLCK is refused with EAGAIN
+ * exactly when the inode is open for writing anywhere, in any PID namespace, by any user. The
+ * lease is dropped at once. 0: nobody; 1: somebody (this process included); -errno: cannot tell
+ * (EACCES: not the file's owner and no CAP_LEASE; EINVAL: leases off or not on this file system).
+ * The reopen is O_NONBLOCK: an open that would wait for another process's lease break fails instead.
+ */
+export function openForWrite(pfd: number): number {
+  const n = load();
+  if (n === null) return -ENOSYS;
+  const { i } = n;
+  const fd = retry(() => libc().open(`/proc/self/fd/${pfd}`, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0));
+  if (fd < 0) return fd;
+  try {
+    const rc = retry(() => i.fcntlInt(fd, F_SETLEASE, F_RDLCK));
+    if (rc === 0) {
+      i.fcntlInt(fd, F_SETLEASE, F_UNLCK);
+      return 0;
+    }
+    return rc === -EAGAIN ? 1 : rc;
+  } finally {
+    libc().close(fd);
+  }
 }
 
 export function closeFd(fd: number): void {

@@ -55,6 +55,8 @@ export interface Libc {
     addWatch: (fd: number, path: string, mask: number) => number;
     rmWatch: (fd: number, wd: number) => number;
     read: (fd: number, buf: Buffer, n: number) => number | bigint;
+    /** fcntl with an int argument (F_SETLEASE). */
+    fcntlInt: (fd: number, cmd: number, arg: number) => number;
   } | null;
   errno: () => number;
 }
@@ -95,6 +97,7 @@ export function libc(): Libc {
       addWatch: optional('int inotify_add_watch(int fd, const char *path, uint32_t mask)'),
       rmWatch: optional('int inotify_rm_watch(int fd, int wd)'),
       read: optional('long read(int fd, void *buf, size_t n)'),
+      fcntlInt: optional('int fcntl(int fd, int cmd, int arg)'),
     };
     cached = {
       open: lib.func('int open(const char *path, int flags, int mode)') as IntFn,
