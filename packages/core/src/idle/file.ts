@@ -13,6 +13,84 @@ const FILE_MASK =
   N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE | N.IN_OPEN | N.IN_MOVE_SELF | N.IN_DELETE_SELF;
 const DIR_MASK = N.IN_CREATE | N.IN_MOVED_TO | N.IN_MOVED_FROM | N.IN_DELETE | N.IN_ONLYDIR;
 
+/** An idle shared instance is closed after this long (closing one costs a kernel grace period). */
+const RETIRE_MS = 2000;
+
+/**
+ * One inotify instance for the whole process, shared by every WatchedFile: closing an inotify fd
+ * waits for the kernel's SRCU grace period (7-17 ms measured here, synchronously), while removing
+ * a watch costs microseconds. Each file adds and removes its own watches (reference-counted: the
+ * kernel gives two watches of one inode the same wd) and reads its own events; the instance is
+ * closed from an unref'd timer once nobody has used it for RETIRE_MS.
+ */
+class SharedInotify {
+  private instance: N.Inotify | null = null;
+  private users = 0;
+  private retireTimer: NodeJS.Timeout | null = null;
+  private readonly wds = new Map<number, Set<WatchedFile>>();
+  private readonly queues = new Map<WatchedFile, N.InotifyEvent[]>();
+
+  /** The instance for a new user, or null when inotify cannot be had (stat polling then). */
+  acquire(owner: WatchedFile): boolean {
+    if (N.inotifyUnavailable() !== null) return false;
+    if (!this.instance) {
+      const i = N.Inotify.open();
+      if (typeof i === 'number') return false;
+      this.instance = i;
+    }
+    if (this.retireTimer) clearTimeout(this.retireTimer);
+    this.retireTimer = null;
+    this.users++;
+    this.queues.set(owner, []);
+    return true;
+  }
+
+  release(owner: WatchedFile): void {
+    if (!this.queues.delete(owner)) return;
+    for (const [wd, owners] of this.wds) if (owners.has(owner)) this.remove(owner, wd);
+    if (--this.users > 0 || !this.instance) return;
+    this.retireTimer = setTimeout(() => {
+      this.retireTimer = null;
+      if (this.users > 0) return;
+      this.instance?.close();
+      this.instance = null;
+    }, RETIRE_MS);
+    this.retireTimer.unref();
+  }
+
+  add(owner: WatchedFile, path: string, mask: number): number {
+    const wd = this.instance!.add(path, mask);
+    if (wd < 0) return wd;
+    let owners = this.wds.get(wd);
+    if (!owners) this.wds.set(wd, (owners = new Set()));
+    owners.add(owner);
+    return wd;
+  }
+
+  remove(owner: WatchedFile, wd: number): void {
+    const owners = this.wds.get(wd);
+    if (!owners?.delete(owner)) return;
+    if (owners.size > 0) return;
+    this.wds.delete(wd);
+    this.instance?.remove(wd);
+  }
+
+  /** Everything queued for `owner`: its watches' events, and queue overflows (which concern everyone). */
+  take(owner: WatchedFile): N.InotifyEvent[] {
+    if (this.instance) {
+      for (const ev of this.instance.read()) {
+        const to = ev.mask & N.IN_Q_OVERFLOW ? this.queues.keys() : (this.wds.get(ev.wd) ?? []);
+        for (const o of to) this.queues.get(o)?.push(ev);
+        if (ev.mask & N.IN_IGNORED) this.wds.delete(ev.wd); // the kernel dropped that watch
+      }
+    }
+    const q = this.queues.get(owner);
+    return q ? q.splice(0) : [];
+  }
+}
+
+const shared = new SharedInotify();
+
 /** What happened since the previous sense(). */
 export interface Sensed {
   /** Content or metadata changed (a write, a truncate, a chmod, a close after writing). */
@@ -32,7 +110,7 @@ export interface Sensed {
 }
 
 export class WatchedFile {
-  private inotify: N.Inotify | null = null;
+  private inotify = false;
   private fileWd = -1;
   private dirWd = -1;
   private pfd = -1;
@@ -48,10 +126,7 @@ export class WatchedFile {
     private readonly watchDir: boolean,
   ) {
     this.name = basename(path);
-    if (N.inotifyUnavailable() === null) {
-      const i = N.Inotify.open();
-      if (typeof i !== 'number') this.inotify = i;
-    }
+    this.inotify = shared.acquire(this);
   }
 
   get detection(): 'inotify' | 'stat' {
@@ -67,27 +142,27 @@ export class WatchedFile {
       N.closeFd(fd);
       return rc < 0 ? rc : -EISDIR;
     }
-    if (this.inotify && this.fileWd >= 0) this.inotify.remove(this.fileWd);
+    if (this.inotify && this.fileWd >= 0) shared.remove(this, this.fileWd);
     this.fileWd = -1;
     N.closeFd(this.pfd);
     this.pfd = fd;
     Object.assign(this.cur, this.scratch);
     if (this.inotify) {
-      const wd = this.inotify.add(`/proc/self/fd/${fd}`, FILE_MASK);
+      const wd = shared.add(this, `/proc/self/fd/${fd}`, FILE_MASK);
       // ENOSPC (max_user_watches) and the like: stat polling from now on.
       if (wd < 0) this.dropInotify();
       else this.fileWd = wd;
     }
     if (this.inotify && this.watchDir && this.dirWd < 0) {
-      const wd = this.inotify.add(dirname(this.path), DIR_MASK);
+      const wd = shared.add(this, dirname(this.path), DIR_MASK);
       this.dirWd = wd < 0 ? -1 : wd;
     }
     return 0;
   }
 
   private dropInotify(): void {
-    this.inotify?.close();
-    this.inotify = null;
+    if (this.inotify) shared.release(this);
+    this.inotify = false;
     this.fileWd = this.dirWd = -1;
   }
 
@@ -95,7 +170,7 @@ export class WatchedFile {
   sense(): Sensed {
     const s: Sensed = { changed: false, structural: false, opened: false, closed: false, overflow: false, truncated: false, deleted: false };
     if (this.inotify) {
-      for (const ev of [...this.pending.splice(0), ...this.inotify.read()]) {
+      for (const ev of [...this.pending.splice(0), ...shared.take(this)]) {
         if (ev.mask & N.IN_Q_OVERFLOW) s.overflow = s.changed = s.structural = true;
         else if (ev.wd === this.fileWd) {
           if (ev.mask & (N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE)) s.changed = true;
@@ -130,10 +205,10 @@ export class WatchedFile {
    * taken out of the queue, so this process's own look is not taken for a newcomer.
    */
   openForWrite(): number {
-    if (this.inotify) this.pending.push(...this.inotify.read());
+    if (this.inotify) this.pending.push(...shared.take(this));
     const rc = N.openForWrite(this.pfd);
     if (this.inotify && rc !== -N.ENOSYS) {
-      const after = this.inotify.read();
+      const after = shared.take(this);
       for (const mask of [N.IN_OPEN, N.IN_CLOSE_NOWRITE]) {
         const i = after.findIndex((e) => e.wd === this.fileWd && e.mask === mask);
         if (i >= 0) after.splice(i, 1);
@@ -150,7 +225,7 @@ export class WatchedFile {
     return this.scratch.dev === this.cur.dev && this.scratch.ino === this.cur.ino ? 'same' : 'other';
   }
 
-  /** Gives back the inotify fd (and with it every watch) and the O_PATH fd. Idempotent. */
+  /** Removes its watches (the shared instance retires on its own) and closes the O_PATH fd. Idempotent. */
   close(): void {
     this.dropInotify();
     N.closeFd(this.pfd);
