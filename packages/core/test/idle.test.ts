@@ -318,6 +318,33 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     expect(asNobody()).toEqual({ idle: true, complete: false, writers: 0 });
   });
 
+  it.skipIf(!asRootWithSetpriv)('where the kernel refuses the lease check (not the owner), a probe made for the window end confirms', async () => {
+    const f = file();
+    chmodSync(dir, 0o755);
+    chmodSync(f, 0o666); // root's file: nobody may write it but not take a lease on it
+    const w = await startWriter(65534);
+    procs.push(w);
+    await w.send(`open ${f}`);
+    await w.send('write 1');
+    const asNobody = () => {
+      const r = spawnSync(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', `
+          import { waitIdle } from '${coreForOthers().entry}';
+          waitIdle(${JSON.stringify(f)}, { quietMs: 100, timeout: 1500 }).then(
+            (r) => console.log(JSON.stringify({ idle: true, writers: r.writers.map((x) => x.pid) })),
+            (e) => console.log(JSON.stringify({ idle: false, reason: e.reason, holders: e.holders.map((x) => x.pid) })));
+        `],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    expect(asNobody()).toEqual({ idle: false, reason: 'timeout', holders: [w.pid] });
+    await w.send('close');
+    expect(asNobody()).toEqual({ idle: true, writers: [] });
+  });
+
   it('publishes an idle record on lockscope:file:idle', async () => {
     const f = file();
     const w = await writer();

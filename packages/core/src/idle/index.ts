@@ -127,6 +127,12 @@ class IdleWait {
   private busyTillProbe = false;
   /** The last completed probe's `complete`; false until one completed. */
   private complete = false;
+  /** /proc/locks as read for a window end: whether a write lock was held on the file. */
+  private locksSeen: { for: number; locked: boolean } | null = null;
+  /** How long a /proc/locks read takes here (ms, moving average). */
+  private locksEstimate = 1;
+  /** The last probe was complete and saw no other process with the file open, and no lock on it. */
+  private unopened = false;
 
   private readonly all = new Map<string, Tracked>();
   private current = new Set<string>();
@@ -171,6 +177,12 @@ class IdleWait {
   }
 
   /** Something changed or someone was writing at `t`: the quiet window starts again there. */
+  private readLocks(end: number): void {
+    const t = performance.now();
+    this.locksSeen = { for: end, locked: writeLocked(this.cur.dev, this.cur.ino) };
+    this.locksEstimate = this.locksEstimate * 0.7 + (performance.now() - t) * 0.3;
+  }
+
   private touch(t: number): void {
     if (t <= this.windowStart) return;
     this.windowStart = t;
@@ -206,8 +218,7 @@ class IdleWait {
   }
 
   private step(): void {
-    const now = performance.now();
-    this.sense(now);
+    const now = this.sense();
     if (this.done) return;
     const end = this.windowStart + this.o.quietMs;
     if (this.missingSince !== null) {
@@ -235,18 +246,31 @@ class IdleWait {
     if (this.fast && !this.busyTillProbe && (idleWriters || maybeGone) && now >= end) {
       // The kernel's answer, this instant: no open for writing anywhere, no write lock.
       const w = this.file.openForWrite();
-      if (w === 0 && !writeLocked(this.cur.dev, this.cur.ino)) {
+      // flock locks: from /proc/locks, read just before the window end (its read takes a global
+      // kernel lock and waits for an RCU grace period: milliseconds on a loaded host). Every lock
+      // belongs to an open of the file: with none anywhere at the last complete probe and no open
+      // since, there can be none, and it is not read at all.
+      const noOpens = this.o.self === false && l !== null && this.unopened && l.start > this.lastOpenAt;
+      const locks = this.locksSeen;
+      if (w === 0 && (noOpens || (locks !== null && locks.for === end && !locks.locked))) {
         this.depart(this.current, this.lastCloseAt);
         this.finish(now);
         return;
       }
       if (w < 0) this.fast = false;
-      else if (this.probing) this.busyTillProbe = true;
+      else if (w === 0 && !noOpens && locks?.for !== end) {
+        this.readLocks(end); // not read for this end yet (the window moved): now, then resolve next tick
+        return;
+      } else if (this.probing) this.busyTillProbe = true;
       else {
         // Somebody writes (maybe this process, or one the probe cannot see): the probe says who.
         this.startProbe(end, true, w === 1);
         return;
       }
+    }
+    // The /proc/locks read for this window end, ahead of it by about its own duration.
+    if (this.fast && (idleWriters || maybeGone) && this.locksSeen?.for !== end && now >= end - Math.min(this.o.quietMs / 4, this.locksEstimate * 1.5 + POLL_MS)) {
+      this.readLocks(end);
     }
     if (this.probing) return;
     // A writer with an fd or a map leaves with a close the kernel reports; a lock can be dropped
@@ -264,9 +288,13 @@ class IdleWait {
     }
   }
 
-  /** Drain events (or, without inotify, compare a stat) and act on what changed. */
-  private sense(now: number): void {
+  /**
+   * Drain events (or, without inotify, compare a stat) and act on what changed. Returns the time
+   * taken right after the drain: what it found happened before then, never after.
+   */
+  private sense(): number {
     const s = this.file.sense();
+    const now = performance.now();
     if (s.overflow) this.change('overflow', now);
     if (s.opened || s.overflow) this.lastOpenAt = now;
     if (s.closed) this.lastCloseAt = now;
@@ -276,7 +304,7 @@ class IdleWait {
       this.change('deleted', now);
       if (this.o.follow === 'inode') {
         this.fail(lockErrorFromErrno('unlink', ENOENT, this.o.path, undefined, { message: `ENOENT: the file was deleted while waiting for it to be idle, waitIdle '${this.o.path}'` }));
-        return;
+        return now;
       }
     }
     if (s.changed) {
@@ -284,6 +312,7 @@ class IdleWait {
       this.touch(now);
     }
     if (s.structural || this.missingSince !== null) this.checkPath(now);
+    return now;
   }
 
   /** Does the path still name the watched file? Rotation, rename, disappearance. */
@@ -353,9 +382,12 @@ class IdleWait {
 
   private onProbe(r: ProbeResult, start: number, end: number, forEnd: number, leaseBusy: boolean): void {
     // Events that came in while the probe ran are applied first (they may move the window).
-    this.sense(end);
+    this.sense();
     if (this.done) return;
     this.complete = r.complete;
+    // Processes that exited while scanned cannot hold anything; any other unreadable one might.
+    this.unopened =
+      r.unreadable.every((u) => u.reason === 'exited') && r.locks.length === 0 && (r.openers ?? []).every((x) => x.pid === process.pid);
     if (leaseBusy && writersOf(r, null).size === 0) {
       // Open for writing, by no process this one can inspect (another user's, another PID
       // namespace): not idle, and nobody to name.

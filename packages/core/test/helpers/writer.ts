@@ -53,8 +53,10 @@ export interface Writer {
   stop(): Promise<void>;
 }
 
-export async function startWriter(): Promise<Writer> {
-  const child = spawn('python3', ['-c', PY], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** `uid`: run as that uid (and gid) through setpriv (needs root). */
+export async function startWriter(uid?: number): Promise<Writer> {
+  const py = uid === undefined ? ['python3', '-c', PY] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '/usr/bin/python3', '-c', PY];
+  const child = spawn(py[0]!, py.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   const queue: Array<(line: string) => void> = [];
   lines.on('line', (l) => queue.shift()?.(l));

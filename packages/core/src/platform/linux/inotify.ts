@@ -177,12 +177,15 @@ const O_NONBLOCK = 0o4000;
 const O_NOCTTY = 0o400;
 
 /**
- * Whether any process has the inode behind `pfd` open for writing (a writable shared map keeps
- * such an open alive), from the kernel's own count: F_SETLEASE F_RDLCK is refused with EAGAIN
- * exactly when the inode is open for writing anywhere, in any PID namespace, by any user. The
- * lease is dropped at once. 0: nobody; 1: somebody (this process included); -errno: cannot tell
- * (EACCES: not the file's owner and no CAP_LEASE; EINVAL: leases off or not on this file system).
- * The reopen is O_NONBLOCK: an open that would wait for another process's lease break fails instead.
+ * What the kernel says about writers of the inode behind `pfd`, this instant, from a read-only
+ * reopen (through /proc/self/fd: the same inode; O_NONBLOCK: an open that would wait for another
+ * process's lease break fails instead):
+ * F_SETLEASE F_RDLCK is refused with EAGAIN exactly when the inode is open for writing anywhere
+ * (any user, any PID namespace; a writable shared map keeps such an open alive); it is dropped at
+ * once. That covers POSIX and OFD write locks too (they need an fd open for writing, and live as
+ * long as it does); only flock can be exclusive through a read-only fd: /proc/locks tells those.
+ * 0: nobody; 1: open for writing (this process included); -errno: cannot tell (EACCES: not the
+ * file's owner and no CAP_LEASE; EINVAL: leases off, or not on this file system).
  */
 export function openForWrite(pfd: number): number {
   const n = load();
@@ -192,11 +195,9 @@ export function openForWrite(pfd: number): number {
   if (fd < 0) return fd;
   try {
     const rc = retry(() => i.fcntlInt(fd, F_SETLEASE, F_RDLCK));
-    if (rc === 0) {
-      i.fcntlInt(fd, F_SETLEASE, F_UNLCK);
-      return 0;
-    }
-    return rc === -EAGAIN ? 1 : rc;
+    if (rc !== 0) return rc === -EAGAIN ? 1 : rc;
+    i.fcntlInt(fd, F_SETLEASE, F_UNLCK);
+    return 0;
   } finally {
     libc().close(fd);
   }
