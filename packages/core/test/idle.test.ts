@@ -50,6 +50,22 @@ function expectNothingLeft(before: ReturnType<typeof resources>): void {
   expect(now.inotifyFds).toBeLessThanOrEqual(1);
 }
 
+/** waitIdle(f, { quietMs: 100, timeout: 1500 }) in a child running as nobody (uid 65534): what it answered. */
+function waitIdleAsNobody(f: string): Record<string, unknown> {
+  const r = spawnSync(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', `
+      import { waitIdle } from '${coreForOthers().entry}';
+      waitIdle(${JSON.stringify(f)}, { quietMs: 100, timeout: 1500 }).then(
+        (r) => console.log(JSON.stringify({ idle: true, complete: r.complete, writers: r.writers.map((x) => x.pid) })),
+        (e) => console.log(JSON.stringify({ idle: false, reason: e.reason, holders: e.holders.map((x) => x.pid) })));
+    `],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
 async function expectLockError(p: Promise<unknown>, reason: string): Promise<LockError> {
   const e = await p.then(
     () => {
@@ -299,23 +315,9 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     const w = await writer(); // root: its fds are unreadable to nobody
     await w.send(`open ${f}`);
     await w.send('write 1');
-    const asNobody = () => {
-      const r = spawnSync(
-        'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', `
-          import { waitIdle } from '${coreForOthers().entry}';
-          waitIdle(${JSON.stringify(f)}, { quietMs: 100, timeout: 1500 }).then(
-            (r) => console.log(JSON.stringify({ idle: true, complete: r.complete, writers: r.writers.length })),
-            (e) => console.log(JSON.stringify({ idle: false, reason: e.reason })));
-        `],
-        { encoding: 'utf8', timeout: 30_000 },
-      );
-      expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as Record<string, unknown>;
-    };
-    expect(asNobody()).toEqual({ idle: false, reason: 'timeout' });
+    expect(waitIdleAsNobody(f)).toMatchObject({ idle: false, reason: 'timeout' });
     await w.send('close');
-    expect(asNobody()).toEqual({ idle: true, complete: false, writers: 0 });
+    expect(waitIdleAsNobody(f)).toEqual({ idle: true, complete: false, writers: [] });
   });
 
   it.skipIf(!asRootWithSetpriv)('where the kernel refuses the lease check (not the owner), a probe made for the window end confirms', async () => {
@@ -326,23 +328,9 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     procs.push(w);
     await w.send(`open ${f}`);
     await w.send('write 1');
-    const asNobody = () => {
-      const r = spawnSync(
-        'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', `
-          import { waitIdle } from '${coreForOthers().entry}';
-          waitIdle(${JSON.stringify(f)}, { quietMs: 100, timeout: 1500 }).then(
-            (r) => console.log(JSON.stringify({ idle: true, writers: r.writers.map((x) => x.pid) })),
-            (e) => console.log(JSON.stringify({ idle: false, reason: e.reason, holders: e.holders.map((x) => x.pid) })));
-        `],
-        { encoding: 'utf8', timeout: 30_000 },
-      );
-      expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as Record<string, unknown>;
-    };
-    expect(asNobody()).toEqual({ idle: false, reason: 'timeout', holders: [w.pid] });
+    expect(waitIdleAsNobody(f)).toEqual({ idle: false, reason: 'timeout', holders: [w.pid] });
     await w.send('close');
-    expect(asNobody()).toEqual({ idle: true, writers: [] });
+    expect(waitIdleAsNobody(f)).toMatchObject({ idle: true, writers: [] });
   });
 
   it('publishes an idle record on lockscope:file:idle', async () => {
