@@ -33,7 +33,7 @@ if (process.platform !== 'linux') {
 }
 
 // One writer per trial. Prints `ready`, waits for a line on stdin, then runs the scenario and
-// prints `left <epoch ms>` the moment it closed its last fd on the watched file.
+// prints `left <epoch ms>`, taken just before it closed its last fd on the watched file.
 const PY = String.raw`
 import os, random, shutil, sys, time
 path, mode, quiet, seed = sys.argv[1], sys.argv[2], float(sys.argv[3]) / 1000, int(sys.argv[4])
@@ -43,9 +43,12 @@ def burst(fd, n):
         os.write(fd, b'0123456789abcdef\n'); time.sleep(rnd.uniform(0.001, 0.020))
 fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 print('ready', flush=True); sys.stdin.readline()
+# 'left' is taken just before the close: a lower bound (a resolve before it is a false idle for sure).
+def leave(f):
+    t = time.time() * 1000; os.close(f); print('left %.3f' % t, flush=True)
 if mode == 'append':
     burst(fd, 20)
-    os.close(fd); print('left %.3f' % (time.time() * 1000), flush=True)
+    leave(fd)
     sys.stdin.readline(); sys.exit(0)
 burst(fd, 5)
 if mode == 'rename':
@@ -57,10 +60,10 @@ for i in range(2):
     time.sleep(rnd.uniform(0, 2.5 * quiet)); burst(fd, 3)
 if mode == 'rename':
     new = os.open(path, os.O_WRONLY | os.O_APPEND)
-    os.close(fd); print('left %.3f' % (time.time() * 1000), flush=True)
+    leave(fd)
     burst(new, 3); os.close(new)
 else:
-    os.close(fd); print('left %.3f' % (time.time() * 1000), flush=True)
+    leave(fd)
 sys.stdin.readline()
 `;
 

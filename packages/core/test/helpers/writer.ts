@@ -6,7 +6,9 @@
  *   close            close the fd
  *   mmap PATH        map the file MAP_SHARED writable (4096 bytes), close the fd, write through the map
  *   flock PATH       open read-only and take LOCK_EX (flock(1) does the same)
- * Every command answers `ok <epoch ms>` when done, taken right after the syscall.
+ * Every command answers `ok <epoch ms>` when done, with the time taken just BEFORE it ran: a lower
+ * bound of when it happened (a "resolved after the close" check must not trust a time the writer
+ * took after a close it may have been descheduled right after).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -15,12 +17,14 @@ const PY = String.raw`
 import fcntl, mmap, os, random, sys, time
 fd = -1
 m = None
-def ok(): print('ok %.3f' % (time.time() * 1000), flush=True)
+t0 = 0
+def ok(): print('ok %.3f' % t0, flush=True)
 print('ready %d' % os.getpid(), flush=True)
 for line in sys.stdin:
     a = line.split()
     if not a: continue
     c = a[0]
+    t0 = time.time() * 1000
     if c == 'open':
         if fd >= 0: os.close(fd)
         fd = os.open(a[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -48,7 +52,7 @@ for line in sys.stdin:
 export interface Writer {
   pid: number;
   child: ChildProcess;
-  /** Send one command; resolves with the epoch ms the child took right after it. */
+  /** Send one command; resolves with the epoch ms the child took just before running it. */
   send(cmd: string): Promise<number>;
   stop(): Promise<void>;
 }
