@@ -362,6 +362,38 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
   });
 });
 
+describe.skipIf(!linux)('the native stat decoder (platform/linux/inotify.ts)', () => {
+  it('reads what node:fs reads: dev, ino, nlink, mode, size, mtime and ctime to the ns, by fd (O_PATH) and by path', async () => {
+    // Internal module of the built package (same instance as the package's).
+    const N = await import(new URL('./platform/linux/inotify.js', import.meta.resolve('@lockscope/core')).href);
+    const d = tmpDir('lockscope-stat-');
+    try {
+      const f = join(d, 'f');
+      writeFileSync(f, 'x'.repeat(12345));
+      const fd = N.openPath(f);
+      expect(fd).toBeGreaterThanOrEqual(0);
+      try {
+        const s = statSync(f, { bigint: true });
+        const want = {
+          dev: Number(s.dev), ino: Number(s.ino), nlink: Number(s.nlink), mode: Number(s.mode), size: 12345,
+          mtimeSec: Number(s.mtimeNs / 1_000_000_000n), mtimeNsec: Number(s.mtimeNs % 1_000_000_000n),
+          ctimeSec: Number(s.ctimeNs / 1_000_000_000n), ctimeNsec: Number(s.ctimeNs % 1_000_000_000n),
+        };
+        for (const target of [fd, f]) {
+          const out = N.emptyStat();
+          expect(N.statInto(target, out)).toBe(0);
+          expect(out).toEqual(want);
+        }
+        expect(N.statInto(join(d, 'missing'), N.emptyStat())).toBe(-2);
+      } finally {
+        N.closeFd(fd);
+      }
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('waitIdle input', () => {
   it.each([
     [undefined, {}],
