@@ -95,7 +95,7 @@ describe.skipIf(!linux)('lockscope watch', () => {
     expect(holder.pid).toBeGreaterThan(0);
   });
 
-  it('--json: one event per change (appeared, gone, rotated), SIGINT exits 0', async () => {
+  it('--json: one event per change (holder, waiter, writer appear and go; rotated), SIGINT exits 0', async () => {
     const file = join(dir, 'json.log');
     writeFileSync(file, 'a');
     const child = spawn(process.execPath, [bin, 'watch', file, '--json', '--interval', '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -105,11 +105,25 @@ describe.skipIf(!linux)('lockscope watch', () => {
     try {
       await until('the watch event', () => events.some((e) => e.event === 'watch'));
       const h = await flockCmd(file);
+      // Blocked behind h (a waiter), and a process with the file open for appending (a writer).
+      const waiter = spawn('flock', ['-x', file, 'true'], { stdio: 'ignore' });
+      const writer = spawn('sh', ['-c', 'exec 3>>"$1"; exec sleep 60', 'sh', file], { stdio: 'ignore' });
       try {
         await until('appeared', () => events.some((e) => e.event === 'appeared' && e.pid === h.pid));
+        expect(await until('the waiter', () => events.find((e) => e.event === 'appeared' && e.pid === waiter.pid))).toMatchObject({
+          role: 'waiter',
+          kind: 'FLOCK',
+          mode: 'exclusive',
+        });
+        expect(await until('the writer', () => events.find((e) => e.event === 'appeared' && e.pid === writer.pid))).toMatchObject({
+          role: 'writer',
+          access: 'w',
+        });
       } finally {
+        writer.kill('SIGKILL');
         await h.stop();
       }
+      await until('the writer gone', () => events.some((e) => e.event === 'gone' && e.pid === writer.pid));
       await until('gone', () => events.some((e) => e.event === 'gone' && e.pid === h.pid));
       const oldIno = events.find((e) => e.event === 'watch')!.ino;
       renameSync(file, `${file}.1`);
