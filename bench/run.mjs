@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Runs every benchmark in turn (or the ones named): node bench/run.mjs [lock probe instrumentation snapshot adapters serializer report] [--quick]
+// Runs every benchmark in turn (or the ones named): node bench/run.mjs [lock probe instrumentation snapshot adapters serializer report idle] [--quick]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const all = ['lock', 'probe', 'instrumentation', 'snapshot', 'adapters', 'serializer', 'report'];
+const all = ['lock', 'probe', 'instrumentation', 'snapshot', 'adapters', 'serializer', 'report', 'idle'];
 const names = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 // Dependencies only the benchmarks use install here, not with the workspace.

@@ -30,3 +30,5 @@ export {
   type HoldersLookup,
   type HoldersStatus,
 } from './probe/holders-for.js';
+export { waitIdle } from './idle/index.js';
+export type * from './idle/types.js';

@@ -21,6 +21,12 @@ import {
   ATTR_FILE_PATH,
   ATTR_HOST_BOOT_ID,
   ATTR_HOST_NAME,
+  ATTR_IDLE_CHANGES,
+  ATTR_IDLE_MODIFICATIONS,
+  ATTR_IDLE_QUIET,
+  ATTR_IDLE_SINCE,
+  ATTR_IDLE_WRITER_COMMANDS,
+  ATTR_IDLE_WRITER_PIDS,
   ATTR_LOCK_CONTENDED,
   ATTR_LOCK_HOLDER_COMMANDS,
   ATTR_LOCK_HOLDER_PIDS,
@@ -44,9 +50,11 @@ import {
   METRIC_CONTENTIONS,
   METRIC_HELD,
   METRIC_HOLD_DURATION,
+  METRIC_IDLE_WAIT,
   METRIC_TIMEOUTS,
   METRIC_WAIT_DURATION,
   SPAN_NAME,
+  SPAN_WAIT_IDLE,
   WAIT_BUCKETS_S,
 } from './semconv.js';
 import { commandOf } from './holders.js';
@@ -104,12 +112,14 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
   declare private _contentions: Counter;
   declare private _timeouts: Counter;
   declare private _held: UpDownCounter;
+  declare private _idleWait: Histogram;
   declare private _subscribed: boolean | undefined;
   declare private _pending: Map<number | AcquireContext, Pending> | undefined;
   declare private _handlers: Handlers | undefined;
   declare private _onContended: ((m: unknown) => void) | undefined;
   declare private _onReleased: ((m: unknown) => void) | undefined;
   declare private _onLeaked: ((m: unknown) => void) | undefined;
+  declare private _onIdle: ((m: unknown) => void) | undefined;
 
   constructor(config: LockscopeInstrumentationConfig = {}) {
     if (typeof config !== 'object' || config === null) throw new TypeError('LockscopeInstrumentation: config must be an object');
@@ -149,6 +159,11 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
       description: 'Locks currently held by this process.',
       unit: '{lock}',
     });
+    this._idleWait = this.meter.createHistogram(METRIC_IDLE_WAIT, {
+      description: 'Time waitIdle() waited until the file was idle.',
+      unit: 's',
+      advice: { explicitBucketBoundaries: WAIT_BUCKETS_S },
+    });
   }
 
   override enable(): void {
@@ -168,7 +183,9 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     this._onContended ??= (m) => this._contended(recordOf(m));
     this._onReleased ??= (m) => this._released(recordOf(m), false);
     this._onLeaked ??= (m) => this._released(recordOf(m), true);
+    this._onIdle ??= (m) => this._idle(recordOf(m));
     diagnosticsChannel.tracingChannel(CHANNELS.acquire).subscribe(this._handlers);
+    diagnosticsChannel.subscribe(CHANNELS.idle, this._onIdle);
     diagnosticsChannel.subscribe(CHANNELS.contended, this._onContended);
     diagnosticsChannel.subscribe(CHANNELS.released, this._onReleased);
     diagnosticsChannel.subscribe(CHANNELS.leaked, this._onLeaked);
@@ -181,6 +198,7 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     diagnosticsChannel.unsubscribe(CHANNELS.contended, this._onContended!);
     diagnosticsChannel.unsubscribe(CHANNELS.released, this._onReleased!);
     diagnosticsChannel.unsubscribe(CHANNELS.leaked, this._onLeaked!);
+    diagnosticsChannel.unsubscribe(CHANNELS.idle, this._onIdle!);
     // Calls in flight keep their spans; end them now so none is left open forever.
     for (const p of this._pending!.values()) p.span?.end();
     this._pending!.clear();
@@ -263,6 +281,19 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     span.end();
   }
 
+  /**
+   * A waitIdle() that resolved: a span over the whole wait (started back at the call: the record
+   * comes at the end) with who was writing and what changed, and the wait in a histogram.
+   */
+  private _idle(record: LockscopeRecord | undefined): void {
+    if (!record?.idle) return;
+    const end = Date.parse(record.time);
+    const waitedMs = record.waitedMs ?? 0;
+    this._idleWait.record(waitedMs / 1000);
+    const span = this.tracer.startSpan(SPAN_WAIT_IDLE, { kind: SpanKind.INTERNAL, startTime: end - waitedMs, attributes: idleAttributes(record) }, context.active());
+    span.end(end);
+  }
+
   private _released(record: LockscopeRecord | undefined, leaked: boolean): void {
     if (!record) return;
     const attrs = metricAttributes(record);
@@ -273,6 +304,25 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
 }
 
 function noop(): void {}
+
+function idleAttributes(record: LockscopeRecord): Attributes {
+  const idle = record.idle!;
+  const a: Attributes = {
+    [ATTR_FILE_PATH]: record.path,
+    [ATTR_IDLE_QUIET]: idle.quietMs,
+    [ATTR_IDLE_SINCE]: new Date(idle.idleSince).toISOString(),
+    [ATTR_IDLE_MODIFICATIONS]: idle.modifications,
+  };
+  if (record.ino != null) a[ATTR_FILE_INODE] = String(record.ino);
+  if (record.waitedMs != null) a[ATTR_LOCK_WAIT_DURATION] = record.waitedMs / 1000;
+  if (record.holders.length > 0) {
+    a[ATTR_IDLE_WRITER_PIDS] = record.holders.map((h) => h.pid);
+    a[ATTR_IDLE_WRITER_COMMANDS] = record.holders.map(commandOf);
+  }
+  if (idle.changes.length > 0) a[ATTR_IDLE_CHANGES] = idle.changes.map((c) => c.type);
+  if (record.holdersComplete != null) a[ATTR_LOCK_HOLDERS_COMPLETE] = record.holdersComplete;
+  return a;
+}
 
 function keyOf(ctx: AcquireContext): number | AcquireContext {
   return typeof ctx.waitId === 'number' ? ctx.waitId : ctx;

@@ -35,7 +35,16 @@ export const ATTR_ERROR_REASON = 'lockscope.error.reason' as const;
 /** Linux boot id (semconv's `host.id` is the machine id, which survives reboots, so not this). */
 export const ATTR_HOST_BOOT_ID = 'lockscope.host.boot_id' as const;
 
+export const ATTR_IDLE_QUIET = 'lockscope.idle.quiet_ms' as const;
+export const ATTR_IDLE_SINCE = 'lockscope.idle.since' as const;
+export const ATTR_IDLE_WRITER_PIDS = 'lockscope.idle.writer.pids' as const;
+export const ATTR_IDLE_WRITER_COMMANDS = 'lockscope.idle.writer.commands' as const;
+export const ATTR_IDLE_CHANGES = 'lockscope.idle.changes' as const;
+export const ATTR_IDLE_MODIFICATIONS = 'lockscope.idle.modifications' as const;
+
 export const SPAN_NAME = 'lockscope.lock.acquire' as const;
+/** One span per waitIdle() that found its file idle, from the call to the resolve. */
+export const SPAN_WAIT_IDLE = 'lockscope.file.wait_idle' as const;
 export const EVENT_CONTENDED = 'lockscope.lock.contended' as const;
 
 export const METRIC_WAIT_DURATION = 'lockscope.lock.wait.duration' as const;
@@ -43,6 +52,7 @@ export const METRIC_HOLD_DURATION = 'lockscope.lock.hold.duration' as const;
 export const METRIC_CONTENTIONS = 'lockscope.lock.contentions' as const;
 export const METRIC_TIMEOUTS = 'lockscope.lock.timeouts' as const;
 export const METRIC_HELD = 'lockscope.lock.held' as const;
+export const METRIC_IDLE_WAIT = 'lockscope.file.idle.wait.duration' as const;
 
 /**
  * Wait buckets (s): an uncontended acquire takes microseconds and lands in the first bucket; a

@@ -6,7 +6,7 @@ import { DataPointType, MeterProvider, MetricReader, type HistogramMetricData, t
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LockscopeInstrumentation, WAIT_BUCKETS_S } from '@lockscope/otel';
 import type { LockscopeRecord } from '@lockscope/core/record';
-import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, produceContention } from '../../pino-transport/test/support/contention.js';
+import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, produceContention, produceIdle } from '../../pino-transport/test/support/contention.js';
 import { OTEL_LINE, tracing } from './support/tracing.js';
 
 class TestReader extends MetricReader {
@@ -168,6 +168,30 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
     instrumentation.enable(); // idempotent: one subscription
     await produceContention({ outcome: 'acquired', thresholdMs: 40, holdMs: 100 });
     expect(lockSpans()).toHaveLength(2);
+  });
+
+  it('a resolved waitIdle(): one wait_idle span over the wait, in the caller context, with the writer; an idle-wait histogram', async () => {
+    exporter.reset();
+    const tracer = trace.getTracer('test');
+    const { idle, parentId } = await tracer.startActiveSpan('caller', async (parent) => {
+      const idle = await produceIdle();
+      parent.end();
+      return { idle, parentId: parent.spanContext().spanId };
+    });
+    const spans = exporter.getFinishedSpans().filter((s) => s.name === 'lockscope.file.wait_idle');
+    expect(spans).toHaveLength(1);
+    const s = spans[0]!;
+    expect(s.parentSpanContext?.spanId).toBe(parentId);
+    expect(s.attributes['file.path']).toBe(idle.path);
+    expect(s.attributes['file.inode']).toBe(String(idle.result.ino));
+    expect(s.attributes['lockscope.idle.quiet_ms']).toBe(100);
+    expect(s.attributes['lockscope.idle.writer.pids']).toContain(idle.writerPid);
+    expect(s.attributes['lockscope.idle.since']).toBe(new Date(idle.result.idleSince).toISOString());
+    const durMs = s.duration[0] * 1000 + s.duration[1] / 1e6;
+    expect(durMs).toBeGreaterThanOrEqual(idle.result.waitedMs - 2);
+    const m = (await metrics()).get('lockscope.file.idle.wait.duration') as HistogramMetricData | undefined;
+    expect(m?.dataPointType).toBe(DataPointType.HISTOGRAM);
+    expect(m!.dataPoints.reduce((a, p) => a + p.value.count, 0)).toBeGreaterThanOrEqual(1);
   });
 
   it('rejects bad config with a TypeError', () => {

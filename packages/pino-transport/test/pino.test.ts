@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LockError } from '@lockscope/core';
 import lockscopeTransport, { attachPino } from '@lockscope/pino-transport';
-import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, holderEntry, produceContention, schemaErrors, tempDir } from './support/contention.js';
+import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, holderEntry, produceContention, produceIdle, schemaErrors, tempDir } from './support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -243,6 +243,31 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
     const before = writes;
     await produceContention({ outcome: 'acquired', thresholdMs: 50, holdMs: 100 });
     expect(writes).toBe(before);
+  });
+
+  it('logs the idle record of a real waitIdle() at info, under the record key, with the writer', async () => {
+    const lines: Record<string, any>[] = [];
+    const dest = new Writable({
+      write(c, _e, cb) {
+        lines.push(JSON.parse(String(c)));
+        cb();
+      },
+    });
+    const logger = pino({ level: 'info' }, dest);
+    const detach = attachPino(logger);
+    let idle;
+    try {
+      idle = await produceIdle();
+    } finally {
+      detach();
+    }
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.level).toBe(30);
+    expect(lines[0]!.lockscope).toBe(1);
+    assertValidRecord(lines[0]!.lock);
+    expect(lines[0]!.lock).toMatchObject({ event: 'idle', path: idle.path, idle: { quietMs: 100, follow: 'path' } });
+    expect(lines[0]!.lock.holders.map((h: { pid: number }) => h.pid)).toContain(idle.writerPid);
+    expect(lines[0]!.msg).toContain(`written by pid ${idle.writerPid}`);
   });
 
   it('rejects bad input with a typed error', () => {

@@ -12,7 +12,7 @@ import {
   subscribeRecords,
   type LockscopeRecord,
 } from '@lockscope/core/record';
-import { assertValidRecord, cleanupTempDirs, startFlockHolder, tempDir } from './support/contention.js';
+import { assertValidRecord, cleanupTempDirs, produceIdle, startFlockHolder, tempDir } from './support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -49,6 +49,24 @@ describe('subscribeRecords', () => {
     const h = await lock(f);
     await h.release();
     expect(seen).toHaveLength(5); // nothing after unsubscribe
+  });
+
+  it('delivers the idle record of waitIdle(), valid against the schema, with a readable line', async () => {
+    const seen: LockscopeRecord[] = [];
+    const off = subscribeRecords((r) => seen.push(r));
+    let idle;
+    try {
+      idle = await produceIdle();
+    } finally {
+      off();
+    }
+    expect(seen.map((r) => r.event)).toEqual(['idle']);
+    const r = seen[0]!;
+    assertValidRecord(r);
+    expect(r).toMatchObject({ path: idle.path, ino: idle.result.ino, holdersComplete: idle.result.complete });
+    expect(r.holders.map((h) => h.pid)).toContain(idle.writerPid);
+    expect(r.idle!.writers.find((w) => w.pid === idle.writerPid)).toMatchObject({ access: 'w' });
+    expect(describeRecord(r)).toMatch(new RegExp(`^${idle.path} idle after waiting \\d+ ms; written by pid ${idle.writerPid} \\(sh -c .*\\) for \\d+ ms$`));
   });
 
   it('a tryLock that finds a foreign holder yields no record (not a wait, not an error)', async () => {

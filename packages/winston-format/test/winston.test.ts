@@ -13,6 +13,7 @@ import {
   CONTENDED_BY_FLOCK,
   holderEntry,
   produceContention,
+  produceIdle,
   startFlockHolder,
   tempDir,
 } from '../../pino-transport/test/support/contention.js';
@@ -241,6 +242,21 @@ describe('attachWinston, real cross-process contention (flock(1) holder, core lo
     // Holders learnt from the wait's records answer the later EBUSY without a probe.
     expect(lines[3].err.holdersStatus).toBe('cached');
     expect(holderEntry(lines[3].err, c.holder.pid)?.command).toBe('flock');
+  });
+
+  it('logs the idle record of a real waitIdle() at info, through the format', async () => {
+    const { logger, lines } = jsonLogger(lockscopeFormat());
+    const detach = attachWinston(logger);
+    let idle;
+    try {
+      idle = await produceIdle();
+    } finally {
+      detach();
+    }
+    expect(lines.map((l) => [l.level, l.lock.event])).toEqual([['info', 'idle']]);
+    assertValidRecord(lines[0]!.lock);
+    expect(lines[0]!.lock.idle.writers.map((w: { pid: number }) => w.pid)).toContain(idle.writerPid);
+    expect(lines[0]!.message).toContain(`${idle.path} idle after waiting`);
   });
 
   it('debug records only when debug is on; syslog levels; detach; bad input', async () => {

@@ -8,6 +8,7 @@ import type { ListLocksResult, ProbeDepth, ProbeOptions } from '../probe/types.j
 import { REPORT_HELP, ReportUsageError, reportCommand } from '../report/cli.js';
 import type { Column } from './columns.js';
 import { columnsHelp, DEFAULT_FORMAT, formatHolders, formatLocks, HOLDERS_DEFAULT, lockColumns, lockJson, LOCKS_DEFAULT, type FormatOptions, type Formatted, type LockRow } from './format.js';
+import { runWatch } from './watch.js';
 
 const EXIT = { found: 0, nothingFound: 1, usage: 2, partial: 3, error: 4 } as const;
 
@@ -89,6 +90,7 @@ async function report(argv: string[], io: Io): Promise<number> {
 async function main(argv: string[], io: Io): Promise<number> {
   // report has options of its own (docs/cli.md#report).
   if (argv[0] === 'report') return report(argv.slice(1), io);
+  if (argv[0] === 'watch') return runWatch(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({

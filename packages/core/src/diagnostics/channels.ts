@@ -18,6 +18,8 @@ export const CHANNELS = {
   heldTooLong: 'lockscope:lock:held-too-long',
   /** A LockHandle was garbage-collected without release. */
   leaked: 'lockscope:lock:leaked',
+  /** waitIdle() found a file idle: who was writing, for how long, what changed. */
+  idle: 'lockscope:file:idle',
 } as const;
 
 export type ChannelName = (typeof CHANNELS)[keyof typeof CHANNELS];
@@ -28,3 +30,4 @@ export const contendedChannel = diagnosticsChannel.channel(CHANNELS.contended);
 export const releasedChannel = diagnosticsChannel.channel(CHANNELS.released);
 export const heldTooLongChannel = diagnosticsChannel.channel(CHANNELS.heldTooLong);
 export const leakedChannel = diagnosticsChannel.channel(CHANNELS.leaked);
+export const idleChannel = diagnosticsChannel.channel(CHANNELS.idle);

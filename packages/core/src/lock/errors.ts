@@ -1,5 +1,5 @@
 /** LockErrors the engine makes itself (timeout, abort, self-deadlock, waiter failure). */
-import { classifyErrno, errnoCode, errnoNumber, invalidArgument, LockError, type ErrorReason } from '../errors.js';
+import { classifyErrno, errnoCode, errnoNumber, invalidArgument, LockError, type ErrorReason, type LockKind } from '../errors.js';
 import type { RecordError } from '../record/index.js';
 import type { LockRequest } from './request.js';
 
@@ -16,25 +16,27 @@ function blockerText(req: LockRequest): string {
 }
 
 function engineError(
-  req: LockRequest,
+  req: { path: string; kind: LockKind | undefined },
   code: string,
   errnoName: string,
   fallback: number,
   reason: ErrorReason,
   waitedMs: number,
   message: string,
-  extra: { retry?: boolean; cause?: unknown } = {},
+  extra: { retry?: boolean; cause?: unknown; syscall?: string; holders?: unknown[] } = {},
 ): LockError {
   return new LockError({
     code,
     errno: errnoNumber(errnoName) ?? fallback,
-    syscall: 'lock',
+    syscall: extra.syscall ?? 'lock',
     path: req.path,
     kind: req.kind,
     reason,
     waitedMs,
     message: `${code}: ${message}`,
-    ...extra,
+    retry: extra.retry,
+    cause: extra.cause,
+    holders: extra.holders,
   });
 }
 
@@ -93,4 +95,16 @@ export function refusal(req: LockRequest, syscall: string | null, errno: number)
   }
   const c = classifyErrno(syscall, errno);
   return { code: c.code, errno, syscall, reason: 'contended', message: `${c.code}: ${c.description}, ${syscall} '${req.path}'` };
+}
+
+/**
+ * The timeout and abort errors of the API's other waits (waitIdle): the same code, errno and
+ * reason as a lock wait's, `syscall` the public function, `holders` what it was waiting on.
+ */
+export function waitTimeoutError(fn: string, path: string, waitedMs: number, message: string, holders?: unknown[]): LockError {
+  return engineError({ path, kind: undefined }, 'ETIMEDOUT', 'ETIMEDOUT', 110, 'timeout', waitedMs, message, { retry: true, syscall: fn, holders });
+}
+
+export function waitAbortError(fn: string, path: string, waitedMs: number, signal: AbortSignal, message: string, holders?: unknown[]): LockError {
+  return engineError({ path, kind: undefined }, 'ABORT_ERR', 'ECANCELED', 125, 'aborted', waitedMs, message, { cause: signal.reason, syscall: fn, holders });
 }

@@ -124,11 +124,7 @@ export class LockRequest {
     }
     this.mode = mode;
     this.exclusive = mode === 'exclusive';
-    const timeout = o.timeout ?? Infinity;
-    if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0 || (timeout > MAX_TIMER_MS && timeout !== Infinity)) {
-      throw invalidArgument(api, this.path, `timeout must be a number of ms from 0 to ${MAX_TIMER_MS}, or Infinity, got ${show(timeout)}`, kind);
-    }
-    this.timeout = timeout;
+    this.timeout = checkTimeout(api, this.path, o.timeout, kind);
     const signal = o.signal;
     if (signal !== undefined && !isAbortSignal(signal)) {
       throw invalidArgument(api, this.path, 'signal must be an AbortSignal', kind);
@@ -176,7 +172,8 @@ export class LockRequest {
   }
 }
 
-function normalizePath(api: string, path: unknown): string {
+/** A path argument of the public API: string or file: URL, made absolute (symlinks kept). */
+export function normalizePath(api: string, path: unknown): string {
   let p: string;
   if (typeof path === 'string') p = path;
   else if (path instanceof URL) {
@@ -195,11 +192,21 @@ function normalizePath(api: string, path: unknown): string {
   return cwd === '/' ? `/${p}` : `${cwd}/${p}`;
 }
 
+/** A `timeout` option: ms from 0 to 2^31-1 or Infinity; undefined means Infinity. */
+export function checkTimeout(api: string, path: string, timeout: unknown, kind?: LockKind): number {
+  const t = timeout ?? Infinity;
+  if (typeof t !== 'number' || Number.isNaN(t) || t < 0 || (t > MAX_TIMER_MS && t !== Infinity)) {
+    throw invalidArgument(api, path, `timeout must be a number of ms from 0 to ${MAX_TIMER_MS}, or Infinity, got ${show(t)}`, kind);
+  }
+  return t;
+}
+
 function isOffset(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
 }
 
-function show(v: unknown): string {
+/** A value as error messages quote it. */
+export function show(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
   return typeof v;

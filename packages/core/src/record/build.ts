@@ -3,6 +3,7 @@ import type {
   RecordError,
   RecordEvent,
   RecordHolder,
+  RecordIdle,
   RecordLockKind,
   RecordLockMode,
   RecordRange,
@@ -28,6 +29,7 @@ export interface RecordInit {
   holders?: RecordHolder[];
   holdersComplete?: boolean | null;
   snapshot?: RecordSnapshot | null;
+  idle?: RecordIdle;
 }
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
@@ -70,6 +72,7 @@ export function buildRecord(event: RecordEvent, init: RecordInit): LockscopeReco
     holders: init.holders ?? [],
     holdersComplete: init.holdersComplete ?? null,
     snapshot: init.snapshot ?? null,
+    ...(init.idle ? { idle: init.idle } : {}),
   };
 }
 

@@ -27,9 +27,30 @@ export function describeRecord(r: LockscopeRecord): string {
       return `${what} was garbage-collected without release after ${ms(r.heldMs)} ms`;
     case 'probe':
       return `probed ${r.path} in ${ms(r.waitedMs)} ms${holders}`;
+    case 'idle':
+      return `${r.path} idle after waiting ${ms(r.waitedMs)} ms${describeIdle(r)}`;
     default:
       return `${String(r.event)} ${r.path}${holders}`;
   }
+}
+
+/** `; written by pid 42 (python3 app.py) for 850 ms; rotated, truncated` */
+function describeIdle(r: LockscopeRecord): string {
+  const idle = r.idle;
+  if (!idle) return '';
+  const ws = idle.writers.slice(0, 3).map((w, i) => {
+    return `pid ${w.pid} (${commandLine(r.holders[i])}) for ${ms(w.seenMs)} ms`;
+  });
+  const more = idle.writers.length - ws.length;
+  const who = ws.length > 0 ? `; written by ${ws.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : '; no writer seen';
+  const what = idle.changes.length > 0 ? `; ${idle.changes.map((c) => c.type).join(', ')}` : '';
+  return `${who}${what}`;
+}
+
+/** The (redacted) command line, cut at 80 characters. */
+function commandLine(h: RecordHolder | undefined): string {
+  const cmd = h?.argv && h.argv.length > 0 ? h.argv.join(' ') : (h?.command ?? '?');
+  return cmd.length > 80 ? `${cmd.slice(0, 77)}...` : cmd;
 }
 
 function ms(v: number | null): string {
@@ -42,7 +63,6 @@ export function describeHolders(hs: readonly RecordHolder[], now = Date.now()): 
   const lockers = hs.filter((h) => h.role === 'holder');
   const pool = lockers.length > 0 ? lockers : hs;
   const shown = pool.slice(0, 3).map((h) => {
-    const cmd = h.argv && h.argv.length > 0 ? h.argv.join(' ') : (h.command ?? '?');
     let card = '';
     if (h.card) {
       const parts: string[] = [];
@@ -51,7 +71,7 @@ export function describeHolders(hs: readonly RecordHolder[], now = Date.now()): 
       if (Number.isFinite(since) && since >= 0) parts.push(`holding it ${ms(since)} ms`);
       if (parts.length > 0) card = ` ${parts.join(', ')}`;
     }
-    return `pid ${h.pid} (${cmd.length > 80 ? `${cmd.slice(0, 77)}...` : cmd})${card}`;
+    return `pid ${h.pid} (${commandLine(h)})${card}`;
   });
   const more = pool.length - shown.length;
   return `; ${lockers.length > 0 ? 'held by' : 'open by'} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;

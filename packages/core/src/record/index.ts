@@ -15,7 +15,8 @@ export type RecordEvent =
   | 'released' // a held lock was released
   | 'held-too-long' // holder side: held longer than holdWarning
   | 'leaked' // a handle was garbage-collected without release
-  | 'probe'; // a probe call completed
+  | 'probe' // a probe call completed
+  | 'idle'; // waitIdle() found the file idle
 
 export type RecordLockKind = 'flock' | 'ofd' | 'posix';
 export type RecordLockMode = 'exclusive' | 'shared';
@@ -99,6 +100,45 @@ export interface RecordSnapshot {
   costMs: number;
 }
 
+/**
+ * What happened to a file while waitIdle() waited, other than plain writes:
+ * - `truncated`: the same file got smaller (copytruncate, `> file`);
+ * - `rotated`: the path now names another file (rename-and-create, replace by rename);
+ * - `renamed`: the watched file was renamed or moved away (`follow: 'inode'` keeps watching it);
+ * - `missing`: the path named no file for a while (`follow: 'path'`, between a rename and the create);
+ * - `deleted`: the file was unlinked;
+ * - `overflow`: the kernel's event queue overflowed (events lost: the quiet window started over).
+ */
+export type RecordIdleChangeType = 'truncated' | 'rotated' | 'renamed' | 'missing' | 'deleted' | 'overflow';
+
+export interface RecordIdleChange {
+  type: RecordIdleChangeType;
+  /** When it was seen (ms since the epoch). */
+  at: number;
+  /** The inode watched after the change (for `rotated`: the new file). */
+  ino: number;
+  /** `rotated`: the inode watched before. */
+  previousIno?: number;
+  /** Size after the change (bytes). */
+  size?: number;
+}
+
+/** How a process was writing: an fd open for writing, a shared writable memory map, or an exclusive lock. */
+export type RecordIdleAccess = 'w' | 'rw' | 'mmap' | 'lock';
+
+/** The `idle` part of an `idle` record: who was writing, for how long, what changed. */
+export interface RecordIdle {
+  /** Since when the file has been idle (ms since the epoch). */
+  idleSince: number;
+  quietMs: number;
+  follow: 'path' | 'inode';
+  /** Content or metadata changes seen while waiting. */
+  modifications: number;
+  changes: RecordIdleChange[];
+  /** The processes waited for (their details are in `holders`, same order). */
+  writers: Array<{ pid: number; startTime: number | null; fd: number | null; access: RecordIdleAccess; firstSeenAt: number; seenMs: number }>;
+}
+
 export interface LockscopeRecord {
   schemaVersion: typeof RECORD_SCHEMA_VERSION;
   event: RecordEvent;
@@ -135,6 +175,8 @@ export interface LockscopeRecord {
   /** Whether the holder list is known complete (false when processes could not be read). */
   holdersComplete: boolean | null;
   snapshot: RecordSnapshot | null;
+  /** Only on `idle` records. */
+  idle?: RecordIdle;
 }
 
 /**

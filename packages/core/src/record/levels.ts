@@ -11,13 +11,15 @@ export const RECORD_EVENTS: readonly RecordEvent[] = Object.freeze([
   'held-too-long',
   'leaked',
   'probe',
+  'idle',
 ] as const);
 
 /**
  * The log level each record event gets by default, in the common npm/pino level names: something
- * is wrong (warn), a lock call failed (error), routine traffic (debug).
+ * is wrong (warn), a lock call failed (error), an awaited outcome (info: a file found idle),
+ * routine traffic (debug).
  */
-export const DEFAULT_RECORD_LEVELS: Readonly<Record<RecordEvent, 'warn' | 'error' | 'debug'>> = Object.freeze({
+export const DEFAULT_RECORD_LEVELS: Readonly<Record<RecordEvent, 'warn' | 'error' | 'info' | 'debug'>> = Object.freeze({
   contended: 'warn',
   'held-too-long': 'warn',
   leaked: 'warn',
@@ -27,6 +29,7 @@ export const DEFAULT_RECORD_LEVELS: Readonly<Record<RecordEvent, 'warn' | 'error
   acquired: 'debug',
   released: 'debug',
   probe: 'debug',
+  idle: 'info',
 });
 
 export interface ResolveLevelsOptions {

@@ -35,7 +35,7 @@ export function acquireEndIsTerminal(ctx: Pick<AcquireContext, 'sync'>): boolean
 }
 
 /** Plain channels whose message is a record. */
-export const RECORD_CHANNELS = [CHANNELS.contended, CHANNELS.released, CHANNELS.heldTooLong, CHANNELS.leaked] as const;
+export const RECORD_CHANNELS = [CHANNELS.contended, CHANNELS.released, CHANNELS.heldTooLong, CHANNELS.leaked, CHANNELS.idle] as const;
 
 export interface SubscribeRecordsOptions {
   /** Also deliver `probe` records (every probe() call, including those behind contended records). Default false. */
@@ -52,7 +52,7 @@ type Handlers = Record<'start' | 'end' | 'asyncStart' | 'asyncEnd' | 'error', (m
 
 /**
  * Calls `onRecord` once for every record lockscope publishes: contended, released, held-too-long,
- * leaked, and each acquire call's terminal record (acquired, timeout, aborted, error); `probe`
+ * leaked, idle, and each acquire call's terminal record (acquired, timeout, aborted, error); `probe`
  * records on request. Returns an idempotent unsubscribe.
  */
 export function subscribeRecords(onRecord: (record: LockscopeRecord) => void, options: SubscribeRecordsOptions = {}): () => void {

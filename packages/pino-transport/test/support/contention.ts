@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CHANNELS, lock } from '@lockscope/core';
+import { CHANNELS, lock, waitIdle, type IdleResult } from '@lockscope/core';
 import { buildRecord, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
 import { blockLoopRepeatedly } from '../../../../test-support/event-loop.js';
 
@@ -138,6 +138,34 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
 
 /** The `error` of the contended record of a wait behind the flock(1) holder: what flock(LOCK_NB) met. */
 export const CONTENDED_BY_FLOCK = { code: 'EWOULDBLOCK', errno: osConstants.errno.EAGAIN, syscall: 'flock', reason: 'contended' } as const;
+
+export interface Idle {
+  path: string;
+  /** pid of the foreign writer waitIdle() waited for. */
+  writerPid: number;
+  result: IdleResult;
+}
+
+/**
+ * One real waitIdle(): a foreign sh process holds a fresh file open for writing (0.8 s: long
+ * enough for the probe to see it on a loaded machine), appends for ~200 ms, closes it and sleeps; core's waitIdle (quietMs 100) resolves and publishes the `idle` record.
+ */
+export async function produceIdle(): Promise<Idle> {
+  const path = join(tempDir(), 'app.log');
+  writeFileSync(path, '');
+  const child = spawn('sh', ['-c', 'exec 3>>"$1"; echo ready; sleep 0.8; for i in 1 2 3 4; do echo line >&3; sleep 0.05; done; exec 3>&-; exec sleep 600', 'sh', path], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await new Promise((resolve) => child.stdout!.once('data', resolve));
+    const result = await waitIdle(path, { quietMs: 100, timeout: 20_000 });
+    return { path, writerPid: child.pid!, result };
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
 
 /** The record's entry for `pid` with role holder (the probe also lists this process as a waiter). */
 export function holderEntry(record: { holders: RecordHolder[] }, pid: number): RecordHolder | undefined {

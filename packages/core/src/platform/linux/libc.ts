@@ -53,6 +53,15 @@ export interface Libc {
   gettid: () => number;
   tgkill: (pid: number, tid: number, sig: number) => number;
   sigaction: (sig: number, act: Buffer | null, oact: Buffer | null) => number;
+  /** inotify and read(2), for waitIdle (inotify.ts); null when the symbols are missing. */
+  inotify: {
+    init1: (flags: number) => number;
+    addWatch: (fd: number, path: string, mask: number) => number;
+    rmWatch: (fd: number, wd: number) => number;
+    read: (fd: number, buf: Buffer, n: number) => number | bigint;
+    /** fcntl with an int argument (F_SETLEASE). */
+    fcntlInt: (fd: number, cmd: number, arg: number) => number;
+  } | null;
   errno: () => number;
 }
 
@@ -87,6 +96,13 @@ export function libc(): Libc {
         ? ((pid: number, tid: number, sig: number) => Number(syscall(nr.tgkill, 'int', pid, 'int', tid, 'int', sig))) as IntFn
         : null);
     if (!gettid || !tgkill) throw new Error('libc lacks gettid/tgkill');
+    const inotify = {
+      init1: optional('int inotify_init1(int flags)'),
+      addWatch: optional('int inotify_add_watch(int fd, const char *path, uint32_t mask)'),
+      rmWatch: optional('int inotify_rm_watch(int fd, int wd)'),
+      read: optional('long read(int fd, void *buf, size_t n)'),
+      fcntlInt: optional('int fcntl(int fd, int cmd, int arg)'),
+    };
     cached = {
       open: lib.func('int open(const char *path, int flags, int mode)') as IntFn,
       close: lib.func('int close(int fd)') as IntFn,
@@ -97,6 +113,7 @@ export function libc(): Libc {
       gettid,
       tgkill,
       sigaction: lib.func('int sigaction(int sig, void *act, void *oact)') as IntFn,
+      inotify: Object.values(inotify).every((f) => f !== null) ? (inotify as NonNullable<Libc['inotify']>) : null,
       errno: () => koffi.errno(),
     };
     return cached;
