@@ -16,6 +16,7 @@ const HELP = `Usage:
   lockscope holders <path> [options]   who holds a lock on <path>, and who has it open
   lockscope locks [options]            every lock on this host, with its holders and file
   lockscope report <file...> [options] post-incident timeline from lockscope logs (report --help)
+  lockscope watch <path> [options]     live view of one file's holders, waiters, writers (watch --help)
 
 Options:
   -J, --json           machine-readable output (the probe result as JSON; with -o or
