@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ProbeError, classifyErrno, errnoNumber } from '../errors.js';
 import { traceProbe } from '../diagnostics/trace.js';
 import type { RecordHolder } from '../record/index.js';
-import { listLocksLinux, probeLinux, type EngineOptions } from './linux.js';
+import { listLocksLinux, probeLinux, type EngineOptions } from '../platform/linux/probe.js';
 import type { ListLocksResult, ProbeDepth, ProbeLock, ProbeOptions, ProbeResult } from './types.js';
 
 export type * from './types.js';

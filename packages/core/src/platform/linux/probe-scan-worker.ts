@@ -5,8 +5,8 @@
  * the raw scans of pids with a hit or an error, and the plain pids with nothing of interest.
  */
 import { parentPort } from 'node:worker_threads';
-import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
-import { CTL_HEAD, CTL_NEXT, CTL_STATE, CTL_STOP, type ScanBatch, type ScanJob } from './linux-parallel-protocol.js';
+import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './probe-scan.js';
+import { CTL_HEAD, CTL_NEXT, CTL_STATE, CTL_STOP, type ScanBatch, type ScanJob } from './probe-parallel-protocol.js';
 
 // A pause point between getdents64 batches of a process with many fds, to see a stop request.
 const BUDGET_MS = 2;

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { ProbeError, errnoNumber } from '../errors.js';
+import { ProbeError, errnoNumber } from '../../errors.js';
 import {
   PF_KTHREAD,
   accessOf,
@@ -24,11 +24,11 @@ import {
   startTimeMs,
   userName,
   type LockLine,
-} from './linux-proc.js';
-import { procfsNative } from '../platform/linux/procfs.js';
-import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
-import { scanAllParallel, useThreads, type ProbeThreads } from './linux-parallel.js';
-import { applyRedaction } from './redact.js';
+} from './probe-proc.js';
+import { procfsNative } from './procfs.js';
+import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './probe-scan.js';
+import { scanAllParallel, useThreads, type ProbeThreads } from './probe-parallel.js';
+import { applyRedaction } from '../../probe/redact.js';
 import type {
   IncompleteReason,
   ListLocksResult,
@@ -45,7 +45,7 @@ import type {
   ProbeWaiter,
   Redactor,
   UnreadableReason,
-} from './types.js';
+} from '../../probe/types.js';
 
 export interface EngineOptions {
   depth: ProbeDepth;

@@ -5,8 +5,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { scanFdsNative, type FdScan } from '../platform/linux/procfs.js';
-import { errCode, findMaps, readProcBuffer, type MapsLine } from './linux-proc.js';
+import { scanFdsNative, type FdScan } from './procfs.js';
+import { errCode, findMaps, readProcBuffer, type MapsLine } from './probe-proc.js';
 
 export interface RawScan {
   pid: number;

@@ -10,8 +10,8 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { CTL_HEAD, CTL_NEXT, CTL_STATE, CTL_STOP, type ScanBatch, type ScanJob } from './linux-parallel-protocol.js';
-import type { RawScan, ScanSpec } from './linux-scan.js';
+import { CTL_HEAD, CTL_NEXT, CTL_STATE, CTL_STOP, type ScanBatch, type ScanJob } from './probe-parallel-protocol.js';
+import type { RawScan, ScanSpec } from './probe-scan.js';
 
 export type ProbeThreads = 1 | 2 | 'auto';
 
@@ -64,7 +64,7 @@ let nextId = 1;
 let fault: 'throw' | 'boot' | null = null;
 
 function spawnSlot(): Slot {
-  const file = fault === 'boot' ? './linux-scan-worker-missing.js' : './linux-scan-worker.js';
+  const file = fault === 'boot' ? './probe-scan-worker-missing.js' : './probe-scan-worker.js';
   const worker = new Worker(new URL(file, import.meta.url));
   const slot: Slot = { worker, busy: false, dead: false, job: null, timer: undefined };
   const lost = (): void => {
