@@ -6,7 +6,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProbeError, classifyErrno, errnoNumber } from '../errors.js';
+import { errnoNumber, type ProbeError } from '../errors.js';
+import { probeErrors } from '../errors/factories.js';
 import { traceProbe } from '../diagnostics/trace.js';
 import type { RecordHolder } from '../record/index.js';
 import { listLocksLinux, probeLinux, type EngineOptions } from '../platform/linux/probe.js';
@@ -18,44 +19,12 @@ export { redactArgv, REDACTED } from './redact.js';
 const DEPTHS: readonly ProbeDepth[] = ['holders', 'full'];
 
 function invalid(fn: string, path: string | undefined, message: string): ProbeError {
-  return new ProbeError({
-    code: 'EINVAL',
-    errno: errnoNumber('EINVAL') ?? 22,
-    syscall: fn,
-    path,
-    reason: 'invalid-argument',
-    message: `EINVAL: ${message}, ${fn}${path === undefined ? '' : ` '${path}'`}`,
-  });
+  return probeErrors.invalidArgument(fn, path, message);
 }
 
 function unsupported(fn: string, path: string | undefined): ProbeError {
-  return new ProbeError({
-    code: 'ENOTSUP',
-    errno: errnoNumber('ENOTSUP') ?? 95,
-    syscall: fn,
-    path,
-    reason: 'unsupported',
-    message: `ENOTSUP: ${fn} is not supported on ${process.platform} (${fn === 'listLocks' ? 'no OS interface lists lock owners there' : 'Linux, Windows and macOS only'}), ${fn}${path === undefined ? '' : ` '${path}'`}`,
-  });
-}
-
-function fromFsError(e: unknown, syscall: string, path: string): ProbeError {
-  const code = (e as { code?: unknown }).code;
-  const errno = typeof code === 'string' ? errnoNumber(code) : undefined;
-  if (errno === undefined) {
-    return new ProbeError({ code: 'EIO', errno: errnoNumber('EIO') ?? 5, syscall, path, reason: 'io', message: `EIO: ${String(e)}, ${syscall} '${path}'`, cause: e });
-  }
-  const c = classifyErrno(syscall, errno);
-  return new ProbeError({
-    code: c.code,
-    errno,
-    syscall,
-    path,
-    reason: c.reason,
-    retry: c.retry,
-    message: `${c.code}: ${c.code === 'ENOENT' ? 'no such file or directory' : c.description}, ${syscall} '${path}'`,
-    cause: e,
-  });
+  const why = fn === 'listLocks' ? 'no OS interface lists lock owners there' : 'Linux, Windows and macOS only';
+  return probeErrors.unsupported(fn, path, `${fn} is not supported on ${process.platform} (${why})`);
 }
 
 function checkPath(fn: string, path: unknown): string {
@@ -102,17 +71,11 @@ async function statTarget(fn: string, p: string): Promise<{ dev: number; ino: nu
   try {
     st = await stat(p);
   } catch (e) {
-    throw fromFsError(e, 'stat', p);
+    throw probeErrors.fromFsError(e, 'stat', p);
   }
   if (st.isDirectory()) {
-    throw new ProbeError({
-      code: 'EISDIR',
-      errno: errnoNumber('EISDIR') ?? 21,
-      syscall: fn,
-      path: p,
-      reason: 'invalid-argument',
-      message: `EISDIR: path is a directory; probe a file, ${fn} '${p}'`,
-    });
+    const message = `EISDIR: path is a directory; probe a file, ${fn} '${p}'`;
+    throw probeErrors.fromErrno(fn, errnoNumber('EISDIR') ?? 21, p, undefined, { message });
   }
   return { dev: st.dev, ino: st.ino };
 }

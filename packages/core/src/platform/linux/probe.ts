@@ -6,7 +6,8 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { ProbeError, errnoNumber } from '../../errors.js';
+import { errnoNumber } from '../../errors.js';
+import { probeErrors } from '../../errors/factories.js';
 import {
   PF_KTHREAD,
   accessOf,
@@ -127,15 +128,8 @@ class Session {
   checkAbort(path: string | undefined): void {
     const s = this.opts.signal;
     if (s?.aborted) {
-      throw new ProbeError({
-        code: 'ECANCELED',
-        errno: errnoNumber('ECANCELED') ?? 125,
-        syscall: 'probe',
-        path,
-        reason: 'aborted',
-        message: `ECANCELED: probe aborted${path === undefined ? '' : `, probe '${path}'`}`,
-        cause: s.reason,
-      });
+      const message = `ECANCELED: probe aborted${path === undefined ? '' : `, probe '${path}'`}`;
+      throw probeErrors.fromErrno('probe', errnoNumber('ECANCELED') ?? 125, path, undefined, { message, cause: s.reason });
     }
   }
 
@@ -388,15 +382,9 @@ function readLocksTable(): string {
     return readProc('/proc/locks');
   } catch (e) {
     const code = errCode(e);
-    throw new ProbeError({
-      code,
-      errno: errnoNumber(code) ?? 5,
-      syscall: 'open',
-      path: '/proc/locks',
-      reason: code === 'ENOENT' ? 'unsupported' : code === 'EACCES' ? 'permission' : 'io',
-      message: `${code}: cannot read /proc/locks (is /proc mounted?)`,
-      cause: e,
-    });
+    const reason = code === 'ENOENT' ? 'unsupported' : code === 'EACCES' ? 'permission' : 'io';
+    const message = `${code}: cannot read /proc/locks (is /proc mounted?)`;
+    throw probeErrors.fromErrno('open', errnoNumber(code) ?? 5, '/proc/locks', undefined, { reason, message, cause: e });
   }
 }
 

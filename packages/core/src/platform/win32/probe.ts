@@ -5,10 +5,9 @@
  */
 import { statSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
-import { ProbeError } from '../../errors.js';
+import { probeErrors } from '../../errors/factories.js';
 import type { ProbeOpener, ProbeResult, IncompleteReason } from '../../probe/types.js';
 import { rmListProcesses, RestartManagerError, type RmListOptions, type RmProcess } from './restart-manager.js';
-import { classifyErrno, classifyWin32Error, errnoNumber } from '../../errors.js';
 
 /** Why a Windows or macOS probe is never complete about lock owners. */
 export const NO_LOCK_OWNER_API = 'no-lock-owner-api' satisfies IncompleteReason;
@@ -32,11 +31,7 @@ export function statForProbe(abs: string): BigIntStats {
   try {
     return statSync(abs, { bigint: true });
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    // Node's err.errno is libuv's number on Windows (-4058 for ENOENT): go by the code's name.
-    const errno = (err.code && errnoNumber(err.code)) || errnoNumber('EIO') || 5;
-    const c = classifyErrno('stat', errno);
-    throw new ProbeError({ code: c.code, errno, syscall: 'stat', path: abs, reason: c.reason, message: err.message, cause: e });
+    throw probeErrors.fromFsError(e, 'stat', abs);
   }
 }
 
@@ -49,8 +44,7 @@ export function probeWin32(path: string, rm: RmListOptions = {}): WindowsProbeRe
     listed = rmListProcesses([abs], rm);
   } catch (e) {
     if (!(e instanceof RestartManagerError)) throw e;
-    const c = classifyWin32Error(e.syscall, e.code);
-    throw new ProbeError({ code: c.code, errno: e.code, syscall: e.syscall, path: abs, reason: c.reason, retry: c.retry, message: `${c.code} (${e.code}): ${c.description}, ${e.syscall} '${abs}'`, cause: e });
+    throw probeErrors.fromWin32(e.syscall, e.code, abs, undefined, { cause: e });
   }
   const openers: WindowsOpener[] = listed.processes.map((p) => ({
     pid: p.pid,
