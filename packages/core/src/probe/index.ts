@@ -1,16 +1,15 @@
 /**
- * probe() and listLocks(): portable front (validation, typed errors, tracing, record mapping).
- * The platform part lives in its own file: linux.ts today; macOS (libproc) and Windows (Restart
- * Manager) probes plug in beside it.
+ * probe() and listLocks(): the portable front (validation, typed errors, tracing, record mapping).
+ * Each platform's probe lives beside its locks (platform/<os>/probe.ts) behind the one
+ * ProbeBackend contract (platform/types.ts), loaded on first use.
  */
-import { stat } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errnoNumber, type ProbeError } from '../errors.js';
+import { resolve as resolvePath } from 'node:path';
+import type { ProbeError } from '../errors.js';
 import { probeErrors } from '../errors/factories.js';
 import { traceProbe } from '../diagnostics/trace.js';
+import type { ProbeBackend, ProbeEngineOptions } from '../platform/types.js';
 import type { RecordHolder } from '../record/index.js';
-import { listLocksLinux, probeLinux, type EngineOptions } from '../platform/linux/probe.js';
 import type { ListLocksResult, ProbeDepth, ProbeLock, ProbeOptions, ProbeResult } from './types.js';
 
 export type * from './types.js';
@@ -25,6 +24,31 @@ function invalid(fn: string, path: string | undefined, message: string): ProbeEr
 function unsupported(fn: string, path: string | undefined): ProbeError {
   const why = fn === 'listLocks' ? 'no OS interface lists lock owners there' : 'Linux, Windows and macOS only';
   return probeErrors.unsupported(fn, path, `${fn} is not supported on ${process.platform} (${why})`);
+}
+
+type ProbeLoader = () => Promise<ProbeBackend>;
+
+function select(): ProbeLoader | null {
+  // Read at load time from the process object, like platform/index.ts.
+  switch (process.platform) {
+    case 'linux':
+      return async () => (await import('../platform/linux/probe.js')).linuxProbe;
+    case 'win32':
+      return async () => (await import('../platform/win32/probe.js')).win32Probe;
+    case 'darwin':
+      return async () => (await import('../platform/darwin/probe.js')).darwinProbe;
+    default:
+      return null;
+  }
+}
+
+const loader = select();
+let loaded: Promise<ProbeBackend> | null = null;
+
+/** This platform's probe, imported on first use; null where lockscope has none. */
+function probeBackend(): Promise<ProbeBackend> | null {
+  if (loader === null) return null;
+  return (loaded ??= loader());
 }
 
 function checkPath(fn: string, path: unknown): string {
@@ -46,7 +70,7 @@ function checkPath(fn: string, path: unknown): string {
   return resolvePath(p);
 }
 
-function checkOptions(fn: string, path: string | undefined, o: unknown, defaultDepth: ProbeDepth): EngineOptions {
+function checkOptions(fn: string, path: string | undefined, o: unknown, defaultDepth: ProbeDepth): ProbeEngineOptions {
   if (o !== undefined && (o === null || typeof o !== 'object')) throw invalid(fn, path, 'options must be an object');
   const opt = (o ?? {}) as ProbeOptions;
   const depth = opt.depth ?? defaultDepth;
@@ -66,27 +90,13 @@ function checkOptions(fn: string, path: string | undefined, o: unknown, defaultD
   return { depth, maps, timeout: timeout === 0 ? Infinity : timeout, signal, redact, sliceMs, threads };
 }
 
-async function statTarget(fn: string, p: string): Promise<{ dev: number; ino: number }> {
-  let st;
-  try {
-    st = await stat(p);
-  } catch (e) {
-    throw probeErrors.fromFsError(e, 'stat', p);
-  }
-  if (st.isDirectory()) {
-    const message = `EISDIR: path is a directory; probe a file, ${fn} '${p}'`;
-    throw probeErrors.fromErrno(fn, errnoNumber('EISDIR') ?? 21, p, undefined, { message });
-  }
-  return { dev: st.dev, ino: st.ino };
-}
-
 /**
  * Who holds a lock on `path` and who has it open. Never throws because of one unreadable process:
  * what it could not see is listed in `unreadable` and makes `complete` false.
  */
 export function probe(path: string | URL, options?: ProbeOptions): Promise<ProbeResult> {
   let p: string;
-  let o: EngineOptions;
+  let o: ProbeEngineOptions;
   try {
     p = checkPath('probe', path);
     o = checkOptions('probe', p, options, 'full');
@@ -94,12 +104,9 @@ export function probe(path: string | URL, options?: ProbeOptions): Promise<Probe
     return Promise.reject(e);
   }
   const run = async (): Promise<ProbeResult> => {
-    // Other platforms' probes load their native layer only when asked for.
-    if (process.platform === 'win32') return (await import('../platform/win32/probe.js')).probeWin32(p);
-    if (process.platform === 'darwin') return (await import('../platform/darwin/probe.js')).probeDarwin(p);
-    if (process.platform !== 'linux') throw unsupported('probe', p);
-    const t = await statTarget('probe', p);
-    return probeLinux({ path: p, ...t }, o);
+    const backend = probeBackend();
+    if (backend === null) throw unsupported('probe', p);
+    return (await backend).probe({ api: 'probe', path: p, dev: null, ino: null }, o);
   };
   return traceProbe(p, options, run, (r) => ({ dev: r.dev, ino: r.ino, holders: toRecordHolders(r), complete: r.complete }));
 }
@@ -107,8 +114,9 @@ export function probe(path: string | URL, options?: ProbeOptions): Promise<Probe
 /** Every lock on the host with its holders and the file's path (what lslocks 2.40 prints). */
 export async function listLocks(options?: ProbeOptions): Promise<ListLocksResult> {
   const o = checkOptions('listLocks', undefined, options, 'holders');
-  if (process.platform !== 'linux') throw unsupported('listLocks', undefined);
-  return listLocksLinux(o);
+  const backend = await probeBackend();
+  if (!backend?.listLocks) throw unsupported('listLocks', undefined);
+  return backend.listLocks(o);
 }
 
 function recordRange(l: ProbeLock): RecordHolder['range'] {
@@ -187,11 +195,11 @@ export async function probeHolderResolver(
   ino: number | null,
   options: { deadlineMs: number },
 ): Promise<{ holders: RecordHolder[]; complete: boolean }> {
-  if (process.platform !== 'linux') return { holders: [], complete: false };
+  const backend = await probeBackend();
+  if (!backend?.namesLockHolders) return { holders: [], complete: false };
   const p = checkPath('probeHolderResolver', path);
-  const t = dev !== null && ino !== null ? { dev, ino } : await statTarget('probeHolderResolver', p);
-  const r = await probeLinux(
-    { path: p, ...t },
+  const r = await backend.probe(
+    { api: 'probeHolderResolver', path: p, dev, ino },
     { depth: 'holders', maps: false, timeout: Math.max(1, options.deadlineMs), signal: undefined, redact: true, sliceMs: 4, threads: 1 },
   );
   return { holders: toRecordHolders(r), complete: r.complete };

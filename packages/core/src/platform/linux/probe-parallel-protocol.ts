@@ -1,4 +1,4 @@
-/** Messages between the parallel full scan (linux-parallel.ts) and its worker (linux-scan-worker.ts). */
+/** Messages between the parallel full scan (probe-parallel.ts) and its worker (probe-scan-worker.ts). */
 import type { RawScan } from './probe-scan.js';
 
 /** Int32 slots of the shared control array: next queue index, stop flag, job state, then the pids. */

@@ -1,7 +1,7 @@
 /**
  * The full scan on two threads. The kernel work per fd (/proc/PID/fd/N lookup + fstatat) is the
  * floor on one core; two idle cores scan /proc ~2x faster. The main thread starts at once; a
- * worker (linux-scan-worker.ts) joins when it has booted, both taking pids from one shared queue
+ * worker (probe-scan-worker.ts) joins when it has booted, both taking pids from one shared queue
  * (an index bumped with Atomics.add). Matches come back as raw scans the main thread applies as
  * its own (fdinfo and process details stay on the main thread, read only for matched pids).
  * The worker stays warm, unref'd, for a few seconds after a probe for the next one. Any worker
@@ -22,7 +22,7 @@ const IDLE_MS = 5000;
 /** How long a stopped worker gets to close its directory fd before it is terminated anyway. */
 const STOP_GRACE_MS = 1000;
 
-/** What the scan needs from the probe's session (linux.ts). */
+/** What the scan needs from the probe's session (probe.ts). */
 export interface ParallelSession<T> {
   readonly deadlineAt: number;
   deadlineHit: boolean;

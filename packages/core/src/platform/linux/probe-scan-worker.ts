@@ -1,5 +1,5 @@
 /**
- * The worker thread of the parallel full scan (linux-parallel.ts). It takes pids from the queue it
+ * The worker thread of the parallel full scan (probe-parallel.ts). It takes pids from the queue it
  * shares with the main thread (an index bumped with Atomics.add), scans their fds (the same native
  * scan, procfs.ts, loaded in this thread) and maps, and posts back only what the main thread needs:
  * the raw scans of pids with a hit or an error, and the plain pids with nothing of interest.

@@ -28,7 +28,9 @@ import {
 } from './probe-proc.js';
 import { procfsNative } from './procfs.js';
 import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './probe-scan.js';
-import { scanAllParallel, useThreads, type ProbeThreads } from './probe-parallel.js';
+import { scanAllParallel, useThreads } from './probe-parallel.js';
+import { statTarget } from '../../probe/shared.js';
+import type { ProbeBackend, ProbeEngineOptions } from '../types.js';
 import { applyRedaction } from '../../probe/redact.js';
 import type {
   IncompleteReason,
@@ -48,18 +50,7 @@ import type {
   UnreadableReason,
 } from '../../probe/types.js';
 
-export interface EngineOptions {
-  depth: ProbeDepth;
-  maps: boolean;
-  timeout: number;
-  signal: AbortSignal | undefined;
-  redact: boolean | Redactor;
-  sliceMs: number;
-  /** Threads of a depth-'full' scan (linux-parallel.ts). */
-  threads: ProbeThreads;
-}
-
-export interface LinuxTarget {
+interface LinuxTarget {
   path: string;
   dev: number;
   ino: number;
@@ -115,7 +106,7 @@ class Session {
   readonly native = procfsNative();
 
   constructor(
-    readonly opts: EngineOptions,
+    readonly opts: ProbeEngineOptions,
     /** `device:ino` keys of interest and their inodes (cheap prefilter). */
     readonly interest: Set<string>,
     readonly inos: Set<number>,
@@ -648,7 +639,7 @@ function outcome(s: Session, locks: ProbeLock[], complete: boolean, fastPath: bo
   };
 }
 
-export async function probeLinux(t: LinuxTarget, opts: EngineOptions): Promise<ProbeResult> {
+async function probeLinux(t: LinuxTarget, opts: ProbeEngineOptions): Promise<ProbeResult> {
   const device = procDev(t.dev);
   const key = `${device}:${t.ino}`;
   const s = new Session(opts, new Set([key]), new Set([t.ino]), t.path);
@@ -680,7 +671,7 @@ export async function probeLinux(t: LinuxTarget, opts: EngineOptions): Promise<P
   };
 }
 
-export async function listLocksLinux(opts: EngineOptions): Promise<ListLocksResult> {
+async function listLocksLinux(opts: ProbeEngineOptions): Promise<ListLocksResult> {
   const lines = parseLocks(readLocksTable());
   const interest = new Set<string>();
   const inos = new Set<number>();
@@ -709,3 +700,14 @@ export async function listLocksLinux(opts: EngineOptions): Promise<ListLocksResu
   const locks = await finishLocks(s, entries);
   return outcome(s, locks, complete, fastPath);
 }
+
+/** The Linux probe: /proc/locks for lock owners, /proc/PID/fd and maps for who has the file. */
+export const linuxProbe: ProbeBackend = {
+  name: 'linux',
+  namesLockHolders: true,
+  async probe(t, opts) {
+    const id = t.dev !== null && t.ino !== null ? { dev: t.dev, ino: t.ino } : await statTarget(t.api, t.path);
+    return probeLinux({ path: t.path, ...id }, opts);
+  },
+  listLocks: listLocksLinux,
+};

@@ -3,14 +3,12 @@
  * of a byte-range lock, so `locks` stays empty and the result says so (`complete: false`,
  * `incomplete: ['no-lock-owner-api']`) instead of guessing that an opener is the holder.
  */
-import { statSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
 import { probeErrors } from '../../errors/factories.js';
-import type { ProbeOpener, ProbeResult, IncompleteReason } from '../../probe/types.js';
+import { NO_LOCK_OWNER_API, statForProbe } from '../../probe/shared.js';
+import type { ProbeBackend } from '../types.js';
+import type { ProbeOpener, ProbeResult } from '../../probe/types.js';
 import { rmListProcesses, RestartManagerError, type RmListOptions, type RmProcess } from './restart-manager.js';
-
-/** Why a Windows or macOS probe is never complete about lock owners. */
-export const NO_LOCK_OWNER_API = 'no-lock-owner-api' satisfies IncompleteReason;
 
 export interface WindowsOpener extends ProbeOpener {
   /** What Restart Manager says about the process (fds and maps stay empty: it does not tell). */
@@ -25,15 +23,6 @@ export interface WindowsProbeResult extends ProbeResult {
 
 export const WINDOWS_LIMITATION =
   'Windows has no API that names the owner of a byte-range lock: openers are listed (Restart Manager), lock holders are unknown';
-
-/** stat for a probe: a ProbeError (reason 'not-found' for a missing path) instead of a Node error. */
-export function statForProbe(abs: string): BigIntStats {
-  try {
-    return statSync(abs, { bigint: true });
-  } catch (e) {
-    throw probeErrors.fromFsError(e, 'stat', abs);
-  }
-}
 
 export function probeWin32(path: string, rm: RmListOptions = {}): WindowsProbeResult {
   const t0 = performance.now();
@@ -84,3 +73,11 @@ export function probeWin32(path: string, rm: RmListOptions = {}): WindowsProbeRe
     stats: { durationMs: performance.now() - t0, fastPath: false, processesScanned: openers.length, fdsScanned: 0, longestSliceMs: performance.now() - t0 },
   };
 }
+
+/** The Windows probe: openers per Restart Manager; no lock owners (no API names them). */
+export const win32Probe: ProbeBackend = {
+  name: 'win32',
+  namesLockHolders: false,
+  probe: async (t) => probeWin32(t.path),
+  listLocks: null,
+};
