@@ -475,7 +475,7 @@ function settle(req: LockRequest, err: LockError | undefined): void {
   const { resolve, reject } = req;
   req.resolve = req.reject = null;
   events.acquireEnd(req, err);
-  if (err === undefined) resolve?.(new LockHandle(req));
+  if (err === undefined) resolve?.(newHandle(req));
   else reject?.(err);
 }
 
@@ -519,6 +519,11 @@ export function releaseRequest(req: LockRequest, leaked: boolean): LockError | u
   finish(req, b);
   events.released(req, Date.now() - req.acquiredAt, leaked);
   return rc === 0 ? undefined : lockErrorFromErrno(b.lockSyscall(req.kind), -rc, req.path, req.kind);
+}
+
+/** The handle of a granted request: the only place handles are made. */
+export function newHandle(req: LockRequest): LockHandle {
+  return new LockHandle(req, releaseRequest);
 }
 
 /** Counts for tests and diagnostics: in-process requests by state, parked POSIX fds. */

@@ -1,11 +1,11 @@
 /** Public lock API: lock(), tryLock(), withLock(). See docs/locking.md. */
 import { invalidArgument } from '../errors.js';
 import { backend } from '../platform/index.js';
-import { abandon, attemptOrThrow, engineStats, HELD, platformFor, startWaiting } from './engine.js';
+import { abandon, attemptOrThrow, engineStats, HELD, newHandle, platformFor, startWaiting } from './engine.js';
 import { abortError, timeoutError } from './errors.js';
 import { traceLock, traceTryLock } from '../diagnostics/trace.js';
 import * as events from './events.js';
-import { LockHandle } from './handle.js';
+import type { LockHandle } from './handle.js';
 import { LockRequest } from './request.js';
 import type { LockOptions } from './types.js';
 
@@ -45,7 +45,7 @@ export function acquireRequest(req: LockRequest): Promise<LockHandle> {
     const out = attemptOrThrow(req, b);
     if (out === HELD) {
       events.acquireEnd(req, undefined);
-      return Promise.resolve(new LockHandle(req));
+      return Promise.resolve(newHandle(req));
     }
     if (req.timeout === 0) {
       abandon(req, b);
@@ -87,7 +87,7 @@ export function tryLockRequest(req: LockRequest): LockHandle | null {
     throw err;
   }
   events.acquireEnd(req, undefined);
-  return out === HELD ? new LockHandle(req) : null;
+  return out === HELD ? newHandle(req) : null;
 }
 
 /**
