@@ -3,10 +3,10 @@
  * Each platform's probe lives beside its locks (platform/<os>/probe.ts) behind the one
  * ProbeBackend contract (platform/types.ts), loaded on first use.
  */
-import { fileURLToPath } from 'node:url';
-import { resolve as resolvePath } from 'node:path';
 import type { ProbeError } from '../errors.js';
 import { probeErrors } from '../errors/factories.js';
+import { PROBE_DEPTHS } from '../vocabulary.js';
+import { checkPath } from '../path.js';
 import { traceProbe } from '../diagnostics/trace.js';
 import type { ProbeBackend, ProbeEngineOptions } from '../platform/types.js';
 import type { RecordHolder } from '../record/index.js';
@@ -14,8 +14,6 @@ import type { ListLocksResult, ProbeDepth, ProbeLock, ProbeOptions, ProbeResult 
 
 export type * from './types.js';
 export { redactArgv, REDACTED } from './redact.js';
-
-const DEPTHS: readonly ProbeDepth[] = ['holders', 'full'];
 
 function invalid(fn: string, path: string | undefined, message: string): ProbeError {
   return probeErrors.invalidArgument(fn, path, message);
@@ -51,30 +49,11 @@ function probeBackend(): Promise<ProbeBackend> | null {
   return (loaded ??= loader());
 }
 
-function checkPath(fn: string, path: unknown): string {
-  let p: string;
-  if (path instanceof URL) {
-    if (path.protocol !== 'file:') throw invalid(fn, path.href, 'only file: URLs name files');
-    try {
-      p = fileURLToPath(path);
-    } catch (e) {
-      throw invalid(fn, path.href, (e as Error).message);
-    }
-  } else if (typeof path === 'string') {
-    p = path;
-  } else {
-    throw invalid(fn, undefined, `path must be a string or file: URL, got ${path === null ? 'null' : typeof path}`);
-  }
-  if (p.length === 0) throw invalid(fn, p, 'path is empty');
-  if (p.includes('\0')) throw invalid(fn, p.replace(/\0/g, '\\0'), 'path contains a NUL byte');
-  return resolvePath(p);
-}
-
 function checkOptions(fn: string, path: string | undefined, o: unknown, defaultDepth: ProbeDepth): ProbeEngineOptions {
   if (o !== undefined && (o === null || typeof o !== 'object')) throw invalid(fn, path, 'options must be an object');
   const opt = (o ?? {}) as ProbeOptions;
   const depth = opt.depth ?? defaultDepth;
-  if (!DEPTHS.includes(depth)) throw invalid(fn, path, `depth must be 'holders' or 'full', got ${String(depth)}`);
+  if (!(PROBE_DEPTHS as readonly unknown[]).includes(depth)) throw invalid(fn, path, `depth must be 'holders' or 'full', got ${String(depth)}`);
   const timeout = opt.timeout ?? Infinity;
   if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) throw invalid(fn, path, 'timeout must be a number of ms >= 0');
   const sliceMs = opt.sliceMs ?? 4;
@@ -98,7 +77,7 @@ export function probe(path: string | URL, options?: ProbeOptions): Promise<Probe
   let p: string;
   let o: ProbeEngineOptions;
   try {
-    p = checkPath('probe', path);
+    p = checkPath('probe', path, probeErrors);
     o = checkOptions('probe', p, options, 'full');
   } catch (e) {
     return Promise.reject(e);
@@ -197,7 +176,7 @@ export async function probeHolderResolver(
 ): Promise<{ holders: RecordHolder[]; complete: boolean }> {
   const backend = await probeBackend();
   if (!backend?.namesLockHolders) return { holders: [], complete: false };
-  const p = checkPath('probeHolderResolver', path);
+  const p = checkPath('probeHolderResolver', path, probeErrors);
   const r = await backend.probe(
     { api: 'probeHolderResolver', path: p, dev, ino },
     { depth: 'holders', maps: false, timeout: Math.max(1, options.deadlineMs), signal: undefined, redact: true, sliceMs: 4, threads: 1 },

@@ -21,7 +21,8 @@ const ACCESS: Record<string, ProbeAccess | null> = { read: 'r', write: 'w', 'rea
 
 export function probeDarwin(path: string, c?: DarwinLibc): DarwinProbeResult {
   const t0 = performance.now();
-  const abs = resolve(path);
+  // The front hands an absolute path checked like lock()'s: not normalised again ('..' after a symlink).
+  const abs = path.startsWith('/') ? path : resolve(path);
   const st = statForProbe(abs);
   const r = listOpeners(abs, c);
   const byPid = new Map<number, ProbeOpener>();
