@@ -12,7 +12,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { probe } from '@lockscope/core';
 // Internal: ends the warm scan worker, to time a probe that has to boot it (same module instance as the package's).
-import { closeScanWorker } from '../packages/core/dist/probe/linux-parallel.js';
+import { closeScanWorker } from '../packages/core/dist/platform/linux/probe-parallel.js';
 
 const { values: a } = parseArgs({
   options: {

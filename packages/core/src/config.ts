@@ -1,4 +1,11 @@
 import { invalidArgument } from './errors.js';
+import {
+  CONFIG_OPTIONS,
+  INSTRUMENTATION_CALL_OPTIONS,
+  SNAPSHOT_OPTIONS,
+  type KeysMatch,
+  type SameKeys,
+} from './vocabulary.js';
 
 /**
  * Process-wide instrumentation defaults. Per-call options (`contentionThreshold`, `holdWarning`,
@@ -98,10 +105,13 @@ export function checkLabel(fn: string, path: string | undefined, label: unknown)
   return label;
 }
 
-const KEYS = new Set([
-  'contentionThreshold', 'holdWarning', 'holdWarningInterval', 'holdersDeadline', 'report',
-  'snapshot', 'cards', 'cardDelay', 'cardDir',
-]);
+const KEYS: ReadonlySet<string> = new Set(CONFIG_OPTIONS);
+const SNAPSHOT_KEYS: ReadonlySet<string> = new Set(SNAPSHOT_OPTIONS);
+
+/** Compile-time: the option interfaces and the lists the validators read name the same keys. */
+export type ConfigKeys = KeysMatch<SameKeys<keyof ConfigureOptions, (typeof CONFIG_OPTIONS)[number]>>;
+export type SnapshotKeys = KeysMatch<SameKeys<keyof SnapshotConfig, (typeof SNAPSHOT_OPTIONS)[number]>>;
+export type CallOptionKeys = KeysMatch<SameKeys<keyof InstrumentationCallOptions, (typeof INSTRUMENTATION_CALL_OPTIONS)[number]>>;
 
 /**
  * Sets process-wide instrumentation defaults (merged into the current ones) and returns the
@@ -143,7 +153,7 @@ export function configure(options?: ConfigureOptions): Readonly<InstrumentationC
     const s = o.snapshot;
     if (s === null || typeof s !== 'object') throw invalidArgument(fn, undefined, 'snapshot must be an object');
     for (const k of Object.keys(s)) {
-      if (k !== 'stack' && k !== 'maxInProcess' && k !== 'eventLoopDelay') throw invalidArgument(fn, undefined, `unknown option 'snapshot.${k}'`);
+      if (!SNAPSHOT_KEYS.has(k)) throw invalidArgument(fn, undefined, `unknown option 'snapshot.${k}'`);
     }
     if (s.stack !== undefined) next.snapshot.stack = bool(fn, 'snapshot.stack', s.stack);
     if (s.eventLoopDelay !== undefined) next.snapshot.eventLoopDelay = bool(fn, 'snapshot.eventLoopDelay', s.eventLoopDelay);

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probe, ProbeError, type ProbeResult } from '@lockscope/core';
-import { closeScanWorker, scanWorkerAlive, setScanWorkerFaultForTest } from '../dist/probe/linux-parallel.js';
+import { closeScanWorker, scanWorkerAlive, setScanWorkerFaultForTest } from '../dist/platform/linux/probe-parallel.js';
 import { makeFile, pyHolder, tmpDir, type Proc } from './helpers/probe-procs.js';
 
 const linux = process.platform === 'linux';

@@ -1,7 +1,7 @@
 /** The /proc formats the Linux probe parses (internal module, by path into the built dist). */
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { devFromProc, devParts, makeDev, parseFdinfo, parseLocks, parseStat, procDev, programName } from '../dist/probe/linux-proc.js';
+import { devFromProc, devParts, makeDev, parseFdinfo, parseLocks, parseStat, procDev, programName } from '../dist/platform/linux/probe-proc.js';
 
 describe('device numbers: stat().dev <-> /proc/locks hex major:minor', () => {
   it.each([

@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probe, type ProbeResult } from '@lockscope/core';
-import { findMaps, mapsToken, procDev } from '../dist/probe/linux-proc.js';
-import { scanFdsFs } from '../dist/probe/linux-scan.js';
-import { closeScanWorker } from '../dist/probe/linux-parallel.js';
+import { findMaps, mapsToken, procDev } from '../dist/platform/linux/probe-proc.js';
+import { scanFdsFs } from '../dist/platform/linux/probe-scan.js';
+import { closeScanWorker } from '../dist/platform/linux/probe-parallel.js';
 import { procfsNative, resetDentsBufferForTest, scanFdsNative, setDentsBufferSizeForTest } from '../dist/platform/linux/procfs.js';
 import { makeFile, pyHolder, tmpDir, type Proc } from './helpers/probe-procs.js';
 

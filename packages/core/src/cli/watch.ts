@@ -7,9 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 import { LockscopeError, lockErrorFromErrno } from '../errors.js';
-import { normalizePath } from '../lock/request.js';
+import { lockErrors } from '../errors/factories.js';
+import { checkPath } from '../path.js';
 import { WatchedFile } from '../idle/file.js';
-import { probeLinux } from '../probe/linux.js';
+import { linuxProbe } from '../platform/linux/probe.js';
 import type { ProbeProcess, ProbeResult } from '../probe/types.js';
 
 const HELP = `Usage: lockscope watch <path> [--json] [--interval ms] [--no-redact]
@@ -160,7 +161,7 @@ export async function runWatch(argv: string[], io: Io): Promise<number> {
   let file: WatchedFile;
   try {
     if (process.platform !== 'linux') throw lockErrorFromErrno('watch', 95, pos[0], undefined, { message: `ENOTSUP: lockscope watch is Linux only (it reads /proc), watch '${pos[0]}'` });
-    const path = normalizePath('watch', pos[0]);
+    const path = checkPath('watch', pos[0], lockErrors);
     file = new WatchedFile(path, true);
     const rc = file.target();
     if (rc < 0) {
@@ -298,8 +299,8 @@ class Watch {
     this.lastProbe = Date.now();
     const f = this.file.cur;
     const ino = f.ino;
-    probeLinux(
-      { path: this.file.path, dev: f.dev, ino },
+    linuxProbe.probe(
+      { api: 'watch', path: this.file.path, dev: f.dev, ino },
       { depth: 'full', maps: true, timeout: 2000, signal: this.ac.signal, redact: this.o.redact, sliceMs: 4, threads: 1 },
     ).then(
       (r) => {

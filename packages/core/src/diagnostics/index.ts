@@ -12,7 +12,6 @@ export {
   setHolderResolver,
   setDefaultHolderResolver,
   hasDefaultHolderResolver,
-  getHolderResolver,
   Wait,
   type InstrumentedRequest,
   type HolderResolver,

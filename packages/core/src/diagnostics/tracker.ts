@@ -58,11 +58,6 @@ export function hasDefaultHolderResolver(): boolean {
   return defaultResolver !== null;
 }
 
-/** The resolver in use: the override, else the default. */
-export function getHolderResolver(): HolderResolver | null {
-  return resolver ?? defaultResolver;
-}
-
 /** What the engine knows about a lock call; its normalized options object fits as is. */
 export interface InstrumentedRequest extends InstrumentationCallOptions {
   kind: RecordLockKind;

@@ -12,12 +12,14 @@
 import { performance } from 'node:perf_hooks';
 import { invalidArgument, lockErrorFromErrno, LockError, unsupportedPlatform, errnoNumber } from '../errors.js';
 import { isAbortSignal } from '../lock/abort.js';
-import { checkTimeout, normalizePath, show } from '../lock/request.js';
+import { checkTimeout } from '../lock/request.js';
+import { lockErrors } from '../errors/factories.js';
+import { checkPath, show } from '../path.js';
 import { waitAbortError, waitTimeoutError } from '../lock/errors.js';
 import { idleChannel } from '../diagnostics/channels.js';
 import { buildRecord } from '../record/build.js';
-import { probeLinux } from '../probe/linux.js';
-import { parseLocks, procDev, readProc } from '../probe/linux-proc.js';
+import { linuxProbe } from '../platform/linux/probe.js';
+import { parseLocks, procDev, readProc } from '../platform/linux/probe-proc.js';
 import type { ProbeResult } from '../probe/types.js';
 import type { RecordHolder } from '../record/index.js';
 import * as N from '../platform/linux/inotify.js';
@@ -46,7 +48,7 @@ interface Options {
 }
 
 function parseOptions(path: unknown, options: unknown): Options {
-  const p = normalizePath(FN, path);
+  const p = checkPath(FN, path, lockErrors);
   if (options === undefined || options === null) return { path: p, quietMs: 1000, timeout: Infinity, signal: undefined, follow: 'path', self: false };
   if (typeof options !== 'object') throw invalidArgument(FN, p, 'options must be an object');
   for (const k in options) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument(FN, p, `unknown option '${k}'`);
@@ -361,8 +363,8 @@ class IdleWait {
     const start = performance.now();
     const dev = this.cur.dev;
     const ino = this.cur.ino;
-    this.probing = probeLinux(
-      { path: this.o.path, dev, ino },
+    this.probing = linuxProbe.probe(
+      { api: 'waitIdle', path: this.o.path, dev, ino },
       { depth: 'full', maps, timeout: Infinity, signal: this.ac.signal, redact: true, sliceMs: 4, threads: 1 },
     ).then(
       (r) => {

@@ -59,27 +59,27 @@ let placedCount = 0;
 
 /** The backend, loaded once; 'unsupported' LockError where there is none or it cannot load. */
 export function platformFor(req: LockRequest): PlatformBackend {
-  let b = ready;
-  if (b === null) {
+  let platform = ready;
+  if (platform === null) {
     if (backend === null) throw unsupportedPlatform(req.api, req.path, unsupportedMessage);
     try {
       backend.init();
     } catch (cause) {
-      const e = unsupportedPlatform(req.api, req.path, 'file locking (the native layer did not load)');
-      throw new LockError({ ...e, kind: req.kind, message: `${e.message}: ${(cause as Error)?.message ?? cause}`, cause });
+      const err = unsupportedPlatform(req.api, req.path, 'file locking (the native layer did not load)');
+      throw new LockError({ ...err, kind: req.kind, message: `${err.message}: ${(cause as Error)?.message ?? cause}`, cause });
     }
-    b = ready = backend;
+    platform = ready = backend;
   }
-  if (!b.kinds.has(req.kind)) throw kindUnsupported(req, b);
-  return b;
+  if (!platform.kinds.has(req.kind)) throw kindUnsupported(req, platform);
+  return platform;
 }
 
-function kindUnsupported(req: LockRequest, b: PlatformBackend): LockError {
-  const e = unsupportedPlatform(req.api, req.path, `lock kind '${req.kind}'`);
-  const note = b.kindsNote?.[req.kind];
-  if (note === undefined) return new LockError({ ...e, kind: req.kind });
+function kindUnsupported(req: LockRequest, platform: PlatformBackend): LockError {
+  const err = unsupportedPlatform(req.api, req.path, `lock kind '${req.kind}'`);
+  const note = platform.kindsNote?.[req.kind];
+  if (note === undefined) return new LockError({ ...err, kind: req.kind });
   const at = `${req.api} '${req.path}'`;
-  return new LockError({ ...e, kind: req.kind, message: `${e.code}: lock kind '${req.kind}' is not supported on ${b.name}: ${note}, ${at}` });
+  return new LockError({ ...err, kind: req.kind, message: `${err.code}: lock kind '${req.kind}' is not supported on ${platform.name}: ${note}, ${at}` });
 }
 
 // ---------------------------------------------------------------- open and fds
@@ -90,32 +90,32 @@ function setIdentity(req: LockRequest): void {
   req.inode = inodeFor(id.dev, id.ino);
 }
 
-function openError(req: LockRequest, b: PlatformBackend, errno: number): LockError {
+function openError(req: LockRequest, platform: PlatformBackend, errno: number): LockError {
   // open() of a Unix socket (or a device without a driver) says ENXIO: name what is there.
-  if (errno === ENXIO && b.pathId(req.path, id) === 0 && id.type !== S_IFREG) return notALockFile(req, id.type);
-  const e = lockErrorFromErrno('open', errno, req.path, req.kind);
+  if (errno === ENXIO && platform.pathId(req.path, id) === 0 && id.type !== S_IFREG) return notALockFile(req, id.type);
+  const err = lockErrorFromErrno('open', errno, req.path, req.kind);
   if (errno === EACCES && req.kind !== 'flock' && req.exclusive) {
-    return new LockError({ ...e, kind: req.kind, message: `${e.message} (an exclusive ${req.kind} lock needs write access)` });
+    return new LockError({ ...err, kind: req.kind, message: `${err.message} (an exclusive ${req.kind} lock needs write access)` });
   }
-  return e;
+  return err;
 }
 
 /** Open read-write; read-only where that suffices (flock, shared fcntl) and read-write is refused. */
-function openFd(req: LockRequest, b: PlatformBackend, identify = true): void {
-  let fd = b.open(req.path, true, req.create, req.fileMode);
+function openFd(req: LockRequest, platform: PlatformBackend, identify = true): void {
+  let fd = platform.open(req.path, true, req.create, req.fileMode);
   let writable = true;
   if ((fd === -EACCES || fd === -EROFS) && (req.kind === 'flock' || !req.exclusive)) {
-    const ro = b.open(req.path, false, req.create, req.fileMode);
+    const ro = platform.open(req.path, false, req.create, req.fileMode);
     if (ro >= 0) {
       fd = ro;
       writable = false;
     }
   }
-  if (fd < 0) throw openError(req, b, -fd);
+  if (fd < 0) throw openError(req, platform, -fd);
   // Into `id` (read by setIdentity): what was opened must be a regular file.
-  const rc = b.fileId(fd, id);
+  const rc = platform.fileId(fd, id);
   if (rc !== 0 || id.type !== S_IFREG) {
-    b.close(fd);
+    platform.close(fd);
     throw rc !== 0 ? lockErrorFromErrno('fstat', -rc, req.path, req.kind) : notALockFile(req, id.type);
   }
   req.fd = fd;
@@ -125,18 +125,18 @@ function openFd(req: LockRequest, b: PlatformBackend, identify = true): void {
 
 /** Put a request into its table entry (active). */
 function place(req: LockRequest): TableEntry {
-  const e = entryFor(req, req.inode!);
-  req.entry = e;
+  const entry = entryFor(req, req.inode!);
+  req.entry = entry;
   req.placed = true;
   placedCount++;
-  return e;
+  return entry;
 }
 
 /** File every fast-path holder under its identity, so the table is complete before it is consulted. */
-function placeUnplaced(b: PlatformBackend): void {
+function placeUnplaced(platform: PlatformBackend): void {
   for (const u of unplaced) {
     // fstat of an open fd does not fail in practice; if it did, that holder stays unplaced.
-    if (b.fileId(u.fd, id) !== 0) continue;
+    if (platform.fileId(u.fd, id) !== 0) continue;
     unplaced.delete(u);
     setIdentity(u);
     place(u).active.push(u);
@@ -148,23 +148,23 @@ function placeUnplaced(b: PlatformBackend): void {
  * inode (table.ts: PosixInode); any request reuses a parked fd of an inode with POSIX locks
  * rather than opening (and later parking) yet another.
  */
-function openFile(req: LockRequest, b: PlatformBackend): void {
-  if (posixInodeCount > 0 && b.pathId(req.path, id) === 0) {
-    const pi = findInode(id.dev, id.ino)?.posix;
-    if (pi != null) {
+function openFile(req: LockRequest, platform: PlatformBackend): void {
+  if (posixInodeCount > 0 && platform.pathId(req.path, id) === 0) {
+    const posix = findInode(id.dev, id.ino)?.posix;
+    if (posix != null) {
       if (req.kind === 'posix') {
-        if (pi.writable || !req.exclusive) {
-          pi.users++;
-          req.fd = pi.fd;
-          req.writable = pi.writable;
+        if (posix.writable || !req.exclusive) {
+          posix.users++;
+          req.fd = posix.fd;
+          req.writable = posix.writable;
           setIdentity(req);
           return;
         }
       } else {
-        const i = req.exclusive && req.kind === 'ofd' ? pi.spare.findIndex((s) => s.writable) : pi.spare.length - 1;
+        const i = req.exclusive && req.kind === 'ofd' ? posix.spare.findIndex((s) => s.writable) : posix.spare.length - 1;
         if (i >= 0) {
-          const s = pi.spare.splice(i, 1)[0]!;
-          removeFrom(pi.fds, s.fd);
+          const s = posix.spare.splice(i, 1)[0]!;
+          removeFrom(posix.fds, s.fd);
           req.fd = s.fd;
           req.writable = s.writable;
           setIdentity(req);
@@ -173,46 +173,46 @@ function openFile(req: LockRequest, b: PlatformBackend): void {
       }
     }
   }
-  openFd(req, b);
+  openFd(req, platform);
   if (req.kind !== 'posix') return;
   const inode = req.inode!;
-  const pi = inode.posix;
-  if (pi === null) {
+  const posix = inode.posix;
+  if (posix === null) {
     setPosix(inode, { fd: req.fd, writable: req.writable, users: 1, fds: [req.fd], spare: [] });
   } else {
     // Another path to a file this process already POSIX-locks: this fd may not be closed early either.
-    pi.users++;
-    pi.fds.push(req.fd);
-    if (req.writable && !pi.writable) {
-      pi.fd = req.fd;
-      pi.writable = true;
+    posix.users++;
+    posix.fds.push(req.fd);
+    if (req.writable && !posix.writable) {
+      posix.fd = req.fd;
+      posix.writable = true;
     }
   }
 }
 
 /** Close the request's fd, or park it while this process has POSIX locks on the inode. */
-function releaseFd(req: LockRequest, b: PlatformBackend): void {
+function releaseFd(req: LockRequest, platform: PlatformBackend): void {
   const fd = req.fd;
   if (fd < 0) return;
   req.fd = -1;
   const inode = req.inode;
   if (inode === null) {
     // Fast path (unplaced): no POSIX request was in flight, or it would have placed this one.
-    b.close(fd);
+    platform.close(fd);
     return;
   }
-  const pi = inode.posix;
+  const posix = inode.posix;
   if (req.kind === 'posix') {
-    if (pi === null || --pi.users > 0) return;
+    if (posix === null || --posix.users > 0) return;
     setPosix(inode, null);
-    for (const f of pi.fds) b.close(f);
+    for (const f of posix.fds) platform.close(f);
     return;
   }
-  if (pi === null) b.close(fd);
+  if (posix === null) platform.close(fd);
   else {
     // Closing it now would silently drop this process's POSIX locks on the file.
-    pi.fds.push(fd);
-    pi.spare.push({ fd, writable: req.writable });
+    posix.fds.push(fd);
+    posix.spare.push({ fd, writable: req.writable });
   }
 }
 
@@ -227,40 +227,40 @@ function markHeld(req: LockRequest): void {
   req.waitedMs = now - req.startedAt;
 }
 
-function kernelTry(req: LockRequest, b: PlatformBackend): Outcome {
+function kernelTry(req: LockRequest, platform: PlatformBackend): Outcome {
   req.state = 'trying';
-  let rc = b.tryLock(req.fd, req.kind, req.exclusive, req.start, req.length);
-  if (rc === -EBADF && req.kind === 'flock' && !req.writable) rc = reopenWritable(req, b, rc);
+  let rc = platform.tryLock(req.fd, req.kind, req.exclusive, req.start, req.length);
+  if (rc === -EBADF && req.kind === 'flock' && !req.writable) rc = reopenWritable(req, platform, rc);
   if (rc === 0) {
     markHeld(req);
     return HELD;
   }
   if (rc === -EAGAIN || rc === -EACCES) {
-    if (req.diag !== undefined) events.refused(req, b.lockSyscall(req.kind), -rc);
+    if (req.diag !== undefined) events.refused(req, platform.lockSyscall(req.kind), -rc);
     return BUSY_KERNEL;
   }
-  return lockErrorFromErrno(b.lockSyscall(req.kind), -rc, req.path, req.kind, { waitedMs: performance.now() - req.startedAt });
+  return lockErrorFromErrno(platform.lockSyscall(req.kind), -rc, req.path, req.kind, { waitedMs: performance.now() - req.startedAt });
 }
 
 /** NFSv4 refuses flock on a read-only fd (EBADF): reopen read-write and retry once, as gofrs/flock does. */
-function reopenWritable(req: LockRequest, b: PlatformBackend, rc: number): number {
-  const fd = b.open(req.path, true, false, req.fileMode);
+function reopenWritable(req: LockRequest, platform: PlatformBackend, rc: number): number {
+  const fd = platform.open(req.path, true, false, req.fileMode);
   if (fd < 0) return rc;
-  releaseFd(req, b);
+  releaseFd(req, platform);
   req.fd = fd;
   req.writable = true;
-  return b.tryLock(fd, req.kind, req.exclusive, req.start, req.length);
+  return platform.tryLock(fd, req.kind, req.exclusive, req.start, req.length);
 }
 
 /**
  * First part of every acquire, synchronous: open, pass the in-process gate, one kernel try.
  * Throws (open errors) or returns a LockError (lock call errors); the caller then calls finish().
  */
-export function attempt(req: LockRequest, b: PlatformBackend): Outcome {
+export function attempt(req: LockRequest, platform: PlatformBackend): Outcome {
   let kernelBusy = false;
-  if (b.lockBeforeIdentify === true && placedCount === 0 && posixInodeCount === 0 && req.kind !== 'posix' && req.diag === undefined) {
-    openFd(req, b, false);
-    const out = kernelTry(req, b);
+  if (platform.lockBeforeIdentify === true && placedCount === 0 && posixInodeCount === 0 && req.kind !== 'posix' && req.diag === undefined) {
+    openFd(req, platform, false);
+    const out = kernelTry(req, platform);
     if (out === HELD) {
       unplaced.add(req);
       return HELD;
@@ -271,75 +271,75 @@ export function attempt(req: LockRequest, b: PlatformBackend): Outcome {
     setIdentity(req);
     kernelBusy = true;
   }
-  placeUnplaced(b);
-  if (!kernelBusy) openFile(req, b);
-  const e = place(req);
-  const blocker = blockerOf(req, e);
+  placeUnplaced(platform);
+  if (!kernelBusy) openFile(req, platform);
+  const entry = place(req);
+  const blocker = blockerOf(req, entry);
   if (blocker !== null) {
     req.blocker = blocker;
     if (req.diag !== undefined) events.refused(req, null, 0);
     return BUSY_IN_PROCESS;
   }
-  e.active.push(req);
-  return kernelBusy ? BUSY_KERNEL : kernelTry(req, b);
+  entry.active.push(req);
+  return kernelBusy ? BUSY_KERNEL : kernelTry(req, platform);
 }
 
 /** Give up a request that is not held (busy tryLock, failed attempt) and clean up after it. */
-export function abandon(req: LockRequest, b: PlatformBackend): void {
+export function abandon(req: LockRequest, platform: PlatformBackend): void {
   req.state = 'failed';
-  finish(req, b);
+  finish(req, platform);
 }
 
 /** attempt(), but any failure is cleaned up and thrown: returns HELD or a BUSY_* outcome. */
-export function attemptOrThrow(req: LockRequest, b: PlatformBackend): typeof HELD | typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL {
+export function attemptOrThrow(req: LockRequest, platform: PlatformBackend): typeof HELD | typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL {
   let out: Outcome;
   try {
-    out = attempt(req, b);
+    out = attempt(req, platform);
   } catch (err) {
-    abandon(req, b);
+    abandon(req, platform);
     throw err;
   }
   if (typeof out === 'number') return out;
-  abandon(req, b);
+  abandon(req, platform);
   throw out;
 }
 
 /** Drop the lock in the kernel: for POSIX only the bytes no other in-process POSIX holder covers. */
-function unlockKernel(req: LockRequest, b: PlatformBackend): number {
-  const e = req.entry!;
-  if (req.kind !== 'posix' || e.active.length === 1) return b.unlock(req.fd, req.kind, req.start, req.length);
+function unlockKernel(req: LockRequest, platform: PlatformBackend): number {
+  const entry = req.entry!;
+  if (req.kind !== 'posix' || entry.active.length === 1) return platform.unlock(req.fd, req.kind, req.start, req.length);
   let rc = 0;
-  for (const [s, t] of uncoveredRanges(req, e)) {
-    const r = b.unlock(req.fd, 'posix', s, t === Infinity ? 0 : t - s);
+  for (const [s, t] of uncoveredRanges(req, entry)) {
+    const r = platform.unlock(req.fd, 'posix', s, t === Infinity ? 0 : t - s);
     if (r !== 0) rc = r;
   }
   return rc;
 }
 
 /** Leave the table and give up the fd, without letting others in (see finish). */
-function detach(req: LockRequest, b: PlatformBackend): void {
-  const e = req.entry;
-  if (e === null) unplaced.delete(req);
-  else if (!removeFrom(e.active, req)) removeFrom(e.queue, req);
+function detach(req: LockRequest, platform: PlatformBackend): void {
+  const entry = req.entry;
+  if (entry === null) unplaced.delete(req);
+  else if (!removeFrom(entry.active, req)) removeFrom(entry.queue, req);
   if (req.placed) {
     req.placed = false;
     placedCount--;
   }
-  releaseFd(req, b);
+  releaseFd(req, platform);
   if (req.inode !== null) maybeDrop(req.inode);
 }
 
 /** The single point where a request leaves the engine; queued requests it blocked move on. */
-export function finish(req: LockRequest, b: PlatformBackend): void {
-  detach(req, b);
-  if (req.entry !== null) pump(req.entry, b);
+export function finish(req: LockRequest, platform: PlatformBackend): void {
+  detach(req, platform);
+  if (req.entry !== null) pump(req.entry, platform);
 }
 
 /** Let in every queued request that no longer conflicts (FIFO: nobody overtakes a conflicting earlier one). */
-function pump(e: TableEntry, b: PlatformBackend): void {
-  for (let i = 0; i < e.queue.length; ) {
-    const q = e.queue[i]!;
-    const blocker = blockerOf(q, e);
+function pump(entry: TableEntry, platform: PlatformBackend): void {
+  for (let i = 0; i < entry.queue.length; ) {
+    const q = entry.queue[i]!;
+    const blocker = blockerOf(q, entry);
     if (blocker !== null) {
       const changed = q.blocker !== blocker;
       q.blocker = blocker;
@@ -347,23 +347,23 @@ function pump(e: TableEntry, b: PlatformBackend): void {
       i++;
       continue;
     }
-    e.queue.splice(i, 1);
-    e.active.push(q);
+    entry.queue.splice(i, 1);
+    entry.active.push(q);
     q.blocker = null;
     // Its signal fired while an earlier wait on it was being cancelled: it never gets the lock.
-    const out = q.signal?.aborted === true ? abortError(q, performance.now() - q.startedAt, q.signal) : kernelTry(q, b);
+    const out = q.signal?.aborted === true ? abortError(q, performance.now() - q.startedAt, q.signal) : kernelTry(q, platform);
     if (out === HELD) settle(q, undefined);
     else if (out === BUSY_KERNEL) {
       try {
-        kernelWait(q, b);
+        kernelWait(q, platform);
       } catch (cause) {
         q.state = 'failed';
-        detach(q, b);
+        detach(q, platform);
         settle(q, waiterFailed(q, performance.now() - q.startedAt, cause));
       }
     } else {
       q.state = 'failed';
-      detach(q, b);
+      detach(q, platform);
       settle(q, out as LockError);
     }
   }
@@ -372,7 +372,7 @@ function pump(e: TableEntry, b: PlatformBackend): void {
 // ---------------------------------------------------------------- waiting
 
 /** Park an async request: in the in-process queue or in a kernel wait. Arms timeout and abort. */
-export function startWaiting(req: LockRequest, b: PlatformBackend, out: typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL): void {
+export function startWaiting(req: LockRequest, platform: PlatformBackend, out: typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL): void {
   try {
     if (req.timeout !== Infinity) {
       // Unref'd: the wait itself keeps the process alive (a ref'd waiter thread); an in-process
@@ -386,12 +386,12 @@ export function startWaiting(req: LockRequest, b: PlatformBackend, out: typeof B
       req.waitedOn = 'in-process';
       req.entry!.queue.push(req);
       watchDeadlocks();
-    } else kernelWait(req, b);
+    } else kernelWait(req, platform);
   } catch (cause) {
     // The request is in the table with an open fd: it must leave the engine, or every later
     // request on the file would queue behind it forever.
     req.state = 'failed';
-    finish(req, b);
+    finish(req, platform);
     settle(req, cause instanceof LockError ? cause : waiterFailed(req, performance.now() - req.startedAt, cause));
     return;
   }
@@ -402,20 +402,20 @@ function watchSignal(req: LockRequest, signal: AbortSignal): void {
   try {
     req.unwatchAbort = watchAbort(signal, () => cancel(req, abortError(req, performance.now() - req.startedAt, signal)));
   } catch (cause) {
-    const e = invalidArgument(req.api, req.path, `signal: listening for 'abort' failed: ${String((cause as Error)?.message ?? cause)}`, req.kind);
-    throw new LockError({ ...e, message: e.message, cause });
+    const err = invalidArgument(req.api, req.path, `signal: listening for 'abort' failed: ${String((cause as Error)?.message ?? cause)}`, req.kind);
+    throw new LockError({ ...err, message: err.message, cause });
   }
 }
 
-function kernelWait(req: LockRequest, b: PlatformBackend): void {
+function kernelWait(req: LockRequest, platform: PlatformBackend): void {
   req.state = 'waiting';
   req.waitedOn = 'kernel';
-  req.pending = b.wait(req.fd, req.kind, req.exclusive, req.start, req.length, (errno, cancelled, cause) =>
-    onKernelDone(req, b, errno, cancelled, cause),
+  req.pending = platform.wait(req.fd, req.kind, req.exclusive, req.start, req.length, (errno, cancelled, cause) =>
+    onKernelDone(req, platform, errno, cancelled, cause),
   );
 }
 
-function onKernelDone(req: LockRequest, b: PlatformBackend, errno: number, cancelled: boolean, cause: unknown): void {
+function onKernelDone(req: LockRequest, platform: PlatformBackend, errno: number, cancelled: boolean, cause: unknown): void {
   req.pending = null;
   if (req.state === 'waiting') {
     if (cause === undefined && errno === 0) {
@@ -427,19 +427,19 @@ function onKernelDone(req: LockRequest, b: PlatformBackend, errno: number, cance
     const err =
       cause !== undefined
         ? waiterFailed(req, waited, cause)
-        : lockErrorFromErrno(b.lockSyscall(req.kind), errno, req.path, req.kind, { waitedMs: waited });
+        : lockErrorFromErrno(platform.lockSyscall(req.kind), errno, req.path, req.kind, { waitedMs: waited });
     req.state = 'failed';
-    finish(req, b);
+    finish(req, platform);
     settle(req, err);
   } else if (req.state === 'cancelling') {
     // The kernel granted it just as the cancel arrived: the caller was told "timeout"/"aborted",
     // so nothing may stay locked.
     if (cause === undefined && errno === 0 && !cancelled) {
-      unlockKernel(req, b);
+      unlockKernel(req, platform);
       lateGrantsUndone++;
     }
     req.state = 'failed';
-    finish(req, b);
+    finish(req, platform);
   }
 }
 
@@ -450,10 +450,10 @@ function onTimeout(req: LockRequest): void {
 
 /** Timeout or abort: reject now; a kernel wait is interrupted and cleaned up in the background. */
 function cancel(req: LockRequest, err: LockError): void {
-  const b = ready!;
+  const platform = ready!;
   if (req.state === 'queued') {
     req.state = 'failed';
-    finish(req, b);
+    finish(req, platform);
     settle(req, err);
   } else if (req.state === 'waiting') {
     req.state = 'cancelling';
@@ -475,7 +475,7 @@ function settle(req: LockRequest, err: LockError | undefined): void {
   const { resolve, reject } = req;
   req.resolve = req.reject = null;
   events.acquireEnd(req, err);
-  if (err === undefined) resolve?.(new LockHandle(req));
+  if (err === undefined) resolve?.(newHandle(req));
   else reject?.(err);
 }
 
@@ -495,15 +495,15 @@ function watchDeadlocks(): void {
  * Fail them loudly instead of letting the process exit with a silently unsettled promise.
  */
 function onBeforeExit(): void {
-  const b = ready;
-  if (b === null) return;
+  const platform = ready;
+  if (platform === null) return;
   const stuck: LockRequest[] = [];
-  for (const e of allEntries()) for (const q of e.queue) stuck.push(q);
+  for (const entry of allEntries()) for (const q of entry.queue) stuck.push(q);
   for (const q of stuck) {
     if (q.state !== 'queued') continue; // let in by an earlier victim's removal
     const err = deadlockError(q, performance.now() - q.startedAt);
     q.state = 'failed';
-    finish(q, b);
+    finish(q, platform);
     settle(q, err);
   }
 }
@@ -513,12 +513,17 @@ function onBeforeExit(): void {
 /** Release a held request. Returns the unlock error, if any (the fd is given up regardless). */
 export function releaseRequest(req: LockRequest, leaked: boolean): LockError | undefined {
   if (req.state !== 'held') return undefined;
-  const b = ready!;
+  const platform = ready!;
   req.state = 'released';
-  const rc = unlockKernel(req, b);
-  finish(req, b);
+  const rc = unlockKernel(req, platform);
+  finish(req, platform);
   events.released(req, Date.now() - req.acquiredAt, leaked);
-  return rc === 0 ? undefined : lockErrorFromErrno(b.lockSyscall(req.kind), -rc, req.path, req.kind);
+  return rc === 0 ? undefined : lockErrorFromErrno(platform.lockSyscall(req.kind), -rc, req.path, req.kind);
+}
+
+/** The handle of a granted request: the only place handles are made. */
+export function newHandle(req: LockRequest): LockHandle {
+  return new LockHandle(req, releaseRequest);
 }
 
 /** Counts for tests and diagnostics: in-process requests by state, parked POSIX fds. */
@@ -535,9 +540,9 @@ export function engineStats(): {
   let waiting = 0;
   let queued = 0;
   let cancelling = 0;
-  for (const e of allEntries()) {
-    queued += e.queue.length;
-    for (const a of e.active) {
+  for (const entry of allEntries()) {
+    queued += entry.queue.length;
+    for (const a of entry.active) {
       if (a.state === 'held') held++;
       else if (a.state === 'cancelling') cancelling++;
       else waiting++;

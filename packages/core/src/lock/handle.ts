@@ -1,24 +1,35 @@
-import type { LockKind } from '../errors.js';
-import { releaseRequest } from './engine.js';
+import type { LockError } from '../errors.js';
+import type { LockKind } from '../vocabulary.js';
 import * as events from './events.js';
 import type { LockRequest } from './request.js';
 import type { LockMode, LockRange } from './types.js';
 
 /**
- * A handle collected while held is reported and released. The registry holds the request (which
- * never points back at its handle), so registering does not keep the handle alive.
+ * The engine's release (engine.ts releaseRequest), handed to each handle at construction so that
+ * this module does not import the engine (no import cycle). `leaked`: the handle was collected.
  */
-const leaks = new FinalizationRegistry<LockRequest>((req) => {
-  if (req.state !== 'held') return;
-  const heldMs = Date.now() - req.acquiredAt;
-  let error: unknown;
-  try {
-    error = releaseRequest(req, true);
-  } catch (err) {
-    error = err;
-  }
-  events.leaked(req, heldMs, error);
-});
+export type ReleaseRequest = (req: LockRequest, leaked: boolean) => LockError | undefined;
+
+/**
+ * A handle collected while held is reported and released. The registry holds the request (which
+ * never points back at its handle), so registering does not keep the handle alive. One registry,
+ * made with the engine's release the first time a handle is.
+ */
+let leaks: FinalizationRegistry<LockRequest> | undefined;
+
+function leakRegistry(release: ReleaseRequest): FinalizationRegistry<LockRequest> {
+  return (leaks ??= new FinalizationRegistry<LockRequest>((req) => {
+    if (req.state !== 'held') return;
+    const heldMs = Date.now() - req.acquiredAt;
+    let error: unknown;
+    try {
+      error = release(req, true);
+    } catch (err) {
+      error = err;
+    }
+    events.leaked(req, heldMs, error);
+  }));
+}
 
 /** A held lock. Release it with `release()`, `releaseSync()`, or `await using`. */
 export class LockHandle {
@@ -33,17 +44,21 @@ export class LockHandle {
   /** How long the acquire took, ms (waiting included). */
   readonly waitedMs: number;
   readonly #req: LockRequest;
+  readonly #release: ReleaseRequest;
+  readonly #leaks: FinalizationRegistry<LockRequest>;
 
-  /** @internal Made by the engine only. */
-  constructor(req: LockRequest) {
+  /** @internal Made by the engine only (engine.ts newHandle). */
+  constructor(req: LockRequest, release: ReleaseRequest) {
     this.#req = req;
+    this.#release = release;
+    this.#leaks = leakRegistry(release);
     this.path = req.path;
     this.kind = req.kind;
     this.mode = req.mode;
     this.range = req.range;
     this.acquiredAt = req.acquiredAt;
     this.waitedMs = req.waitedMs;
-    leaks.register(this, req, req);
+    this.#leaks.register(this, req, req);
   }
 
   /**
@@ -64,8 +79,8 @@ export class LockHandle {
   releaseSync(): void {
     const req = this.#req;
     if (req.state !== 'held') return;
-    leaks.unregister(req);
-    const err = releaseRequest(req, false);
+    this.#leaks.unregister(req);
+    const err = this.#release(req, false);
     if (err !== undefined) throw err;
   }
 

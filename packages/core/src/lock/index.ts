@@ -1,11 +1,11 @@
 /** Public lock API: lock(), tryLock(), withLock(). See docs/locking.md. */
 import { invalidArgument } from '../errors.js';
 import { backend } from '../platform/index.js';
-import { abandon, attemptOrThrow, engineStats, HELD, platformFor, startWaiting } from './engine.js';
+import { abandon, attemptOrThrow, engineStats, HELD, newHandle, platformFor, startWaiting } from './engine.js';
 import { abortError, timeoutError } from './errors.js';
 import { traceLock, traceTryLock } from '../diagnostics/trace.js';
 import * as events from './events.js';
-import { LockHandle } from './handle.js';
+import type { LockHandle } from './handle.js';
 import { LockRequest } from './request.js';
 import type { LockOptions } from './types.js';
 
@@ -39,22 +39,22 @@ function acquire(api: string, path: unknown, options: LockOptions | undefined, c
 /** The engine's async acquire of a validated request, without tracing. Never throws. */
 export function acquireRequest(req: LockRequest): Promise<LockHandle> {
   try {
-    const b = platformFor(req);
+    const platform = platformFor(req);
     const signal = req.signal;
     if (signal?.aborted) throw abortError(req, 0, signal);
-    const out = attemptOrThrow(req, b);
+    const out = attemptOrThrow(req, platform);
     if (out === HELD) {
       events.acquireEnd(req, undefined);
-      return Promise.resolve(new LockHandle(req));
+      return Promise.resolve(newHandle(req));
     }
     if (req.timeout === 0) {
-      abandon(req, b);
+      abandon(req, platform);
       throw timeoutError(req, performance.now() - req.startedAt);
     }
     return new Promise<LockHandle>((resolve, reject) => {
       req.resolve = resolve;
       req.reject = reject;
-      startWaiting(req, b, out);
+      startWaiting(req, platform, out);
     });
   } catch (err) {
     events.acquireEnd(req, err);
@@ -79,15 +79,15 @@ export function tryLock(path: string | URL, options?: LockOptions): LockHandle |
 export function tryLockRequest(req: LockRequest): LockHandle | null {
   let out;
   try {
-    const b = platformFor(req);
-    out = attemptOrThrow(req, b);
-    if (out !== HELD) abandon(req, b);
+    const platform = platformFor(req);
+    out = attemptOrThrow(req, platform);
+    if (out !== HELD) abandon(req, platform);
   } catch (err) {
     events.acquireEnd(req, err);
     throw err;
   }
   events.acquireEnd(req, undefined);
-  return out === HELD ? new LockHandle(req) : null;
+  return out === HELD ? newHandle(req) : null;
 }
 
 /**

@@ -3,12 +3,13 @@
  * (path, identity, kind, mode, range, timing, timeout, signal, state) lives here. It never
  * references its LockHandle, so a leaked handle can be garbage-collected and reported.
  */
-import { win32 } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { resolveCallOptions } from '../config.js';
 import type { Wait } from '../diagnostics/tracker.js';
 import type { Hold } from '../diagnostics/holds.js';
-import { invalidArgument, type LockKind } from '../errors.js';
+import { invalidArgument } from '../errors.js';
+import { lockErrors } from '../errors/factories.js';
+import { checkPath, show } from '../path.js';
+import { LOCK_KINDS, LOCK_MODES, LOCK_OPTIONS, type LockKind } from '../vocabulary.js';
 import { isAbortSignal } from './abort.js';
 import type { PendingWait } from '../platform/types.js';
 import type { LockHandle } from './handle.js';
@@ -23,13 +24,8 @@ import type { LockMode, LockOptions, LockRange } from './types.js';
  */
 export type RequestState = 'new' | 'queued' | 'trying' | 'waiting' | 'cancelling' | 'held' | 'released' | 'failed';
 
-const KNOWN_OPTIONS = new Set([
-  'mode', 'kind', 'timeout', 'signal', 'create', 'fileMode', 'range',
-  // instrumentation (config.ts)
-  'label', 'contentionThreshold', 'holdWarning', 'holdWarningInterval', 'report',
-]);
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(LOCK_OPTIONS);
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const WINDOWS = process.platform === 'win32';
 
 export class LockRequest {
   /** Absolute path as the caller named it (not resolved through symlinks). */
@@ -93,7 +89,7 @@ export class LockRequest {
   constructor(api: string, path: unknown, options: LockOptions | undefined | null) {
     this.api = api;
     this.startedAt = performance.now();
-    this.path = normalizePath(api, path);
+    this.path = checkPath(api, path, lockErrors);
     if (options === undefined || options === null) {
       this.kind = 'flock';
       this.mode = 'exclusive';
@@ -114,15 +110,15 @@ export class LockRequest {
     }
     const o = options;
     const kind = o.kind ?? 'flock';
-    if (kind !== 'flock' && kind !== 'ofd' && kind !== 'posix') {
+    if (!(LOCK_KINDS as readonly unknown[]).includes(kind)) {
       throw invalidArgument(api, this.path, `kind must be 'flock', 'ofd' or 'posix', got ${show(kind)}`);
     }
-    this.kind = kind;
+    this.kind = kind as LockKind;
     const mode = o.mode ?? 'exclusive';
-    if (mode !== 'exclusive' && mode !== 'shared') {
-      throw invalidArgument(api, this.path, `mode must be 'exclusive' or 'shared', got ${show(mode)}`, kind);
+    if (!(LOCK_MODES as readonly unknown[]).includes(mode)) {
+      throw invalidArgument(api, this.path, `mode must be 'exclusive' or 'shared', got ${show(mode)}`, this.kind);
     }
-    this.mode = mode;
+    this.mode = mode as LockMode;
     this.exclusive = mode === 'exclusive';
     this.timeout = checkTimeout(api, this.path, o.timeout, kind);
     const signal = o.signal;
@@ -172,26 +168,6 @@ export class LockRequest {
   }
 }
 
-/** A path argument of the public API: string or file: URL, made absolute (symlinks kept). */
-export function normalizePath(api: string, path: unknown): string {
-  let p: string;
-  if (typeof path === 'string') p = path;
-  else if (path instanceof URL) {
-    try {
-      p = fileURLToPath(path);
-    } catch (err) {
-      throw invalidArgument(api, String(path), `path URL must be a file: URL (${(err as Error).message})`);
-    }
-  } else throw invalidArgument(api, undefined, `path must be a string or a file: URL, got ${show(path)}`);
-  if (p.length === 0) throw invalidArgument(api, p, 'path must not be empty');
-  if (p.includes('\0')) throw invalidArgument(api, p.replace(/\0/g, '\\0'), 'path must not contain NUL bytes');
-  if (WINDOWS) return win32.resolve(p); // drive letters, UNC paths, backslashes
-  if (p.charCodeAt(0) === 47 /* / */) return p;
-  // Plain concatenation, not path.resolve: '..' after a symlink must mean what the kernel says.
-  const cwd = process.cwd();
-  return cwd === '/' ? `/${p}` : `${cwd}/${p}`;
-}
-
 /** A `timeout` option: ms from 0 to 2^31-1 or Infinity; undefined means Infinity. */
 export function checkTimeout(api: string, path: string, timeout: unknown, kind?: LockKind): number {
   const t = timeout ?? Infinity;
@@ -203,11 +179,4 @@ export function checkTimeout(api: string, path: string, timeout: unknown, kind?:
 
 function isOffset(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-}
-
-/** A value as error messages quote it. */
-export function show(v: unknown): string {
-  if (typeof v === 'string') return `'${v}'`;
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
-  return typeof v;
 }

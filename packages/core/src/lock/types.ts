@@ -1,8 +1,7 @@
 import type { InstrumentationCallOptions } from '../config.js';
-import type { LockKind } from '../errors.js';
+import type { KeysMatch, LockKind, LockMode, LOCK_OPTIONS, SameKeys } from '../vocabulary.js';
 
-export type { LockKind } from '../errors.js';
-export type LockMode = 'exclusive' | 'shared';
+export type { LockKind, LockMode } from '../vocabulary.js';
 
 /** A byte range for `ofd` and `posix` locks. `length` 0 means "to end of file, however it grows". */
 export interface LockRange {
@@ -30,3 +29,6 @@ export interface LockOptions extends InstrumentationCallOptions {
   /** Byte range, `ofd` and `posix` only. Default: the whole file. */
   range?: LockRange;
 }
+
+/** Compile-time: LockOptions and LOCK_OPTIONS (what the validator accepts) name the same keys. */
+export type LockOptionKeys = KeysMatch<SameKeys<keyof LockOptions, (typeof LOCK_OPTIONS)[number]>>;

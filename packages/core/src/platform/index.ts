@@ -1,6 +1,7 @@
 /**
- * Selects the lock backend for this OS. Each platform is a folder of its own behind the one
- * PlatformBackend interface (types.ts): add platform/darwin or platform/win32 and a case below.
+ * Selects the lock backend for this OS. Each platform is a folder of its own (linux, darwin,
+ * win32) behind the one PlatformBackend interface (types.ts); its probe sits in the same folder
+ * behind ProbeBackend, selected by probe/index.ts. A new platform is a folder and a case below.
  */
 import type { PlatformBackend } from './types.js';
 import { linuxBackend } from './linux/index.js';

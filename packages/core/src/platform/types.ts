@@ -1,9 +1,10 @@
-import type { LockKind } from '../errors.js';
+import type { LockKind } from '../vocabulary.js';
+import type { ListLocksResult, ProbeDepth, ProbeOptions, ProbeResult, Redactor } from '../probe/types.js';
 
 /**
  * The whole contract between the lock engine (src/lock) and an OS backend. One small file set per
- * platform implements it (platform/linux today; platform/darwin and platform/win32 later), in the
- * spirit of gofrs/flock: the engine owns queueing, identity, timeouts and handles; a backend only
+ * platform implements it (platform/linux, platform/darwin, platform/win32), in the spirit of
+ * gofrs/flock: the engine owns queueing, identity, timeouts and handles; a backend only
  * knows how to open a file, name its identity, and take, drop or wait for a lock on it.
  *
  * Conventions, chosen so the uncontended path allocates nothing:
@@ -90,4 +91,43 @@ export type WaitDone = (errno: number, cancelled: boolean, cause?: unknown) => v
 export interface PendingWait {
   /** Ask the wait to stop; `done` still follows (promptly). Idempotent. */
   cancel(): void;
+}
+
+/** Probe options as the front (probe/index.ts) validated them, defaults filled in. */
+export interface ProbeEngineOptions {
+  depth: ProbeDepth;
+  maps: boolean;
+  /** ms; Infinity = no deadline. */
+  timeout: number;
+  signal: AbortSignal | undefined;
+  redact: boolean | Redactor;
+  sliceMs: number;
+  /** Threads of a depth-'full' scan (Linux: platform/linux/probe-parallel.ts). */
+  threads: NonNullable<ProbeOptions['threads']>;
+}
+
+/** A file the probe looks at: absolute path, and its identity when already known (a held lock's). */
+export interface ProbeTarget {
+  /** The public function probing it, for messages: 'probe', 'probeHolderResolver'. */
+  api: string;
+  path: string;
+  dev: number | null;
+  ino: number | null;
+}
+
+/**
+ * The contract between the portable probe (probe/index.ts: validation, tracing, record mapping)
+ * and one OS's probe, which lives beside that OS's locks (platform/<os>/probe.ts). The front
+ * imports a platform's probe only when first asked, so no other platform's native layer loads.
+ * Failures are thrown as ProbeErrors (errors/factories.ts).
+ */
+export interface ProbeBackend {
+  /** Short name for messages: 'linux', 'darwin', 'win32'. */
+  readonly name: string;
+  /** Who holds a lock on the target and who has it open. */
+  probe(target: ProbeTarget, options: ProbeEngineOptions): Promise<ProbeResult>;
+  /** Every lock on the host; null where no OS interface lists lock owners. */
+  readonly listLocks: ((options: ProbeEngineOptions) => Promise<ListLocksResult>) | null;
+  /** Whether probe() can name lock holders (not only openers): the instrumentation asks only then. */
+  readonly namesLockHolders: boolean;
 }

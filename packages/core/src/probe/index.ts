@@ -1,87 +1,59 @@
 /**
- * probe() and listLocks(): portable front (validation, typed errors, tracing, record mapping).
- * The platform part lives in its own file: linux.ts today; macOS (libproc) and Windows (Restart
- * Manager) probes plug in beside it.
+ * probe() and listLocks(): the portable front (validation, typed errors, tracing, record mapping).
+ * Each platform's probe lives beside its locks (platform/<os>/probe.ts) behind the one
+ * ProbeBackend contract (platform/types.ts), loaded on first use.
  */
-import { stat } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ProbeError, classifyErrno, errnoNumber } from '../errors.js';
+import type { ProbeError } from '../errors.js';
+import { probeErrors } from '../errors/factories.js';
+import { PROBE_DEPTHS } from '../vocabulary.js';
+import { checkPath } from '../path.js';
 import { traceProbe } from '../diagnostics/trace.js';
+import type { ProbeBackend, ProbeEngineOptions } from '../platform/types.js';
 import type { RecordHolder } from '../record/index.js';
-import { listLocksLinux, probeLinux, type EngineOptions } from './linux.js';
 import type { ListLocksResult, ProbeDepth, ProbeLock, ProbeOptions, ProbeResult } from './types.js';
 
 export type * from './types.js';
 export { redactArgv, REDACTED } from './redact.js';
 
-const DEPTHS: readonly ProbeDepth[] = ['holders', 'full'];
-
 function invalid(fn: string, path: string | undefined, message: string): ProbeError {
-  return new ProbeError({
-    code: 'EINVAL',
-    errno: errnoNumber('EINVAL') ?? 22,
-    syscall: fn,
-    path,
-    reason: 'invalid-argument',
-    message: `EINVAL: ${message}, ${fn}${path === undefined ? '' : ` '${path}'`}`,
-  });
+  return probeErrors.invalidArgument(fn, path, message);
 }
 
 function unsupported(fn: string, path: string | undefined): ProbeError {
-  return new ProbeError({
-    code: 'ENOTSUP',
-    errno: errnoNumber('ENOTSUP') ?? 95,
-    syscall: fn,
-    path,
-    reason: 'unsupported',
-    message: `ENOTSUP: ${fn} is not supported on ${process.platform} (${fn === 'listLocks' ? 'no OS interface lists lock owners there' : 'Linux, Windows and macOS only'}), ${fn}${path === undefined ? '' : ` '${path}'`}`,
-  });
+  const why = fn === 'listLocks' ? 'no OS interface lists lock owners there' : 'Linux, Windows and macOS only';
+  return probeErrors.unsupported(fn, path, `${fn} is not supported on ${process.platform} (${why})`);
 }
 
-function fromFsError(e: unknown, syscall: string, path: string): ProbeError {
-  const code = (e as { code?: unknown }).code;
-  const errno = typeof code === 'string' ? errnoNumber(code) : undefined;
-  if (errno === undefined) {
-    return new ProbeError({ code: 'EIO', errno: errnoNumber('EIO') ?? 5, syscall, path, reason: 'io', message: `EIO: ${String(e)}, ${syscall} '${path}'`, cause: e });
+type ProbeLoader = () => Promise<ProbeBackend>;
+
+function select(): ProbeLoader | null {
+  // Read at load time from the process object, like platform/index.ts.
+  switch (process.platform) {
+    case 'linux':
+      return async () => (await import('../platform/linux/probe.js')).linuxProbe;
+    case 'win32':
+      return async () => (await import('../platform/win32/probe.js')).win32Probe;
+    case 'darwin':
+      return async () => (await import('../platform/darwin/probe.js')).darwinProbe;
+    default:
+      return null;
   }
-  const c = classifyErrno(syscall, errno);
-  return new ProbeError({
-    code: c.code,
-    errno,
-    syscall,
-    path,
-    reason: c.reason,
-    retry: c.retry,
-    message: `${c.code}: ${c.code === 'ENOENT' ? 'no such file or directory' : c.description}, ${syscall} '${path}'`,
-    cause: e,
-  });
 }
 
-function checkPath(fn: string, path: unknown): string {
-  let p: string;
-  if (path instanceof URL) {
-    if (path.protocol !== 'file:') throw invalid(fn, path.href, 'only file: URLs name files');
-    try {
-      p = fileURLToPath(path);
-    } catch (e) {
-      throw invalid(fn, path.href, (e as Error).message);
-    }
-  } else if (typeof path === 'string') {
-    p = path;
-  } else {
-    throw invalid(fn, undefined, `path must be a string or file: URL, got ${path === null ? 'null' : typeof path}`);
-  }
-  if (p.length === 0) throw invalid(fn, p, 'path is empty');
-  if (p.includes('\0')) throw invalid(fn, p.replace(/\0/g, '\\0'), 'path contains a NUL byte');
-  return resolvePath(p);
+const loader = select();
+let loaded: Promise<ProbeBackend> | null = null;
+
+/** This platform's probe, imported on first use; null where lockscope has none. */
+function probeBackend(): Promise<ProbeBackend> | null {
+  if (loader === null) return null;
+  return (loaded ??= loader());
 }
 
-function checkOptions(fn: string, path: string | undefined, o: unknown, defaultDepth: ProbeDepth): EngineOptions {
+function checkOptions(fn: string, path: string | undefined, o: unknown, defaultDepth: ProbeDepth): ProbeEngineOptions {
   if (o !== undefined && (o === null || typeof o !== 'object')) throw invalid(fn, path, 'options must be an object');
   const opt = (o ?? {}) as ProbeOptions;
   const depth = opt.depth ?? defaultDepth;
-  if (!DEPTHS.includes(depth)) throw invalid(fn, path, `depth must be 'holders' or 'full', got ${String(depth)}`);
+  if (!(PROBE_DEPTHS as readonly unknown[]).includes(depth)) throw invalid(fn, path, `depth must be 'holders' or 'full', got ${String(depth)}`);
   const timeout = opt.timeout ?? Infinity;
   if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) throw invalid(fn, path, 'timeout must be a number of ms >= 0');
   const sliceMs = opt.sliceMs ?? 4;
@@ -97,46 +69,23 @@ function checkOptions(fn: string, path: string | undefined, o: unknown, defaultD
   return { depth, maps, timeout: timeout === 0 ? Infinity : timeout, signal, redact, sliceMs, threads };
 }
 
-async function statTarget(fn: string, p: string): Promise<{ dev: number; ino: number }> {
-  let st;
-  try {
-    st = await stat(p);
-  } catch (e) {
-    throw fromFsError(e, 'stat', p);
-  }
-  if (st.isDirectory()) {
-    throw new ProbeError({
-      code: 'EISDIR',
-      errno: errnoNumber('EISDIR') ?? 21,
-      syscall: fn,
-      path: p,
-      reason: 'invalid-argument',
-      message: `EISDIR: path is a directory; probe a file, ${fn} '${p}'`,
-    });
-  }
-  return { dev: st.dev, ino: st.ino };
-}
-
 /**
  * Who holds a lock on `path` and who has it open. Never throws because of one unreadable process:
  * what it could not see is listed in `unreadable` and makes `complete` false.
  */
 export function probe(path: string | URL, options?: ProbeOptions): Promise<ProbeResult> {
   let p: string;
-  let o: EngineOptions;
+  let o: ProbeEngineOptions;
   try {
-    p = checkPath('probe', path);
+    p = checkPath('probe', path, probeErrors);
     o = checkOptions('probe', p, options, 'full');
   } catch (e) {
     return Promise.reject(e);
   }
   const run = async (): Promise<ProbeResult> => {
-    // Other platforms' probes load their native layer only when asked for.
-    if (process.platform === 'win32') return (await import('../platform/win32/probe.js')).probeWin32(p);
-    if (process.platform === 'darwin') return (await import('../platform/darwin/probe.js')).probeDarwin(p);
-    if (process.platform !== 'linux') throw unsupported('probe', p);
-    const t = await statTarget('probe', p);
-    return probeLinux({ path: p, ...t }, o);
+    const backend = probeBackend();
+    if (backend === null) throw unsupported('probe', p);
+    return (await backend).probe({ api: 'probe', path: p, dev: null, ino: null }, o);
   };
   return traceProbe(p, options, run, (r) => ({ dev: r.dev, ino: r.ino, holders: toRecordHolders(r), complete: r.complete }));
 }
@@ -144,8 +93,9 @@ export function probe(path: string | URL, options?: ProbeOptions): Promise<Probe
 /** Every lock on the host with its holders and the file's path (what lslocks 2.40 prints). */
 export async function listLocks(options?: ProbeOptions): Promise<ListLocksResult> {
   const o = checkOptions('listLocks', undefined, options, 'holders');
-  if (process.platform !== 'linux') throw unsupported('listLocks', undefined);
-  return listLocksLinux(o);
+  const backend = await probeBackend();
+  if (!backend?.listLocks) throw unsupported('listLocks', undefined);
+  return backend.listLocks(o);
 }
 
 function recordRange(l: ProbeLock): RecordHolder['range'] {
@@ -224,11 +174,11 @@ export async function probeHolderResolver(
   ino: number | null,
   options: { deadlineMs: number },
 ): Promise<{ holders: RecordHolder[]; complete: boolean }> {
-  if (process.platform !== 'linux') return { holders: [], complete: false };
-  const p = checkPath('probeHolderResolver', path);
-  const t = dev !== null && ino !== null ? { dev, ino } : await statTarget('probeHolderResolver', p);
-  const r = await probeLinux(
-    { path: p, ...t },
+  const backend = await probeBackend();
+  if (!backend?.namesLockHolders) return { holders: [], complete: false };
+  const p = checkPath('probeHolderResolver', path, probeErrors);
+  const r = await backend.probe(
+    { api: 'probeHolderResolver', path: p, dev, ino },
     { depth: 'holders', maps: false, timeout: Math.max(1, options.deadlineMs), signal: undefined, redact: true, sliceMs: 4, threads: 1 },
   );
   return { holders: toRecordHolders(r), complete: r.complete };

@@ -9,7 +9,8 @@
  * - `'full'` (default for `probe`): every process is scanned: all holders including every process
  *   sharing a flock/OFD description, every opener with its fds and (unless `maps: false`) maps.
  */
-export type ProbeDepth = 'holders' | 'full';
+export type { ProbeDepth } from '../vocabulary.js';
+import type { LockMode, ProbeDepth } from '../vocabulary.js';
 
 /** Replaces secrets in a process's argv. Gets a copy; returns the argv to report. */
 export type Redactor = (argv: string[]) => string[];
@@ -63,7 +64,7 @@ export interface ProbeProcess {
   startTime: number | null;
 }
 
-export type ProbeLockMode = 'shared' | 'exclusive' | 'unlock';
+export type ProbeLockMode = LockMode | 'unlock';
 
 export interface ProbeRange {
   start: number;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseStat, startTimeMs } from '../probe/linux-proc.js';
+import { parseStat, startTimeMs } from '../platform/linux/probe-proc.js';
 
 /**
  * Who "this process" is across hosts and boots: pid alone repeats on every host and after every

@@ -4,22 +4,14 @@
  * Imported by adapters as `@lockscope/core/record`.
  */
 
+import type { LockKind, LockMode, RecordEvent } from '../vocabulary.js';
+
 export const RECORD_SCHEMA_VERSION = 1 as const;
 
-export type RecordEvent =
-  | 'acquired' // a wait (or try) ended with the lock held
-  | 'contended' // a wait passed its contention threshold (still waiting)
-  | 'timeout' // terminal: the wait gave up after `timeout` ms
-  | 'aborted' // terminal: the AbortSignal fired
-  | 'error' // terminal: any other failure
-  | 'released' // a held lock was released
-  | 'held-too-long' // holder side: held longer than holdWarning
-  | 'leaked' // a handle was garbage-collected without release
-  | 'probe' // a probe call completed
-  | 'idle'; // waitIdle() found the file idle
-
-export type RecordLockKind = 'flock' | 'ofd' | 'posix';
-export type RecordLockMode = 'exclusive' | 'shared';
+export type { RecordEvent } from '../vocabulary.js';
+/** The lock kinds and modes of records: the lock API's own (vocabulary.ts). */
+export type RecordLockKind = LockKind;
+export type RecordLockMode = LockMode;
 
 export interface RecordRange {
   start: number;

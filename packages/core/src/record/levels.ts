@@ -1,18 +1,7 @@
 import { invalidArgument } from '../errors.js';
-import type { RecordEvent } from './index.js';
+import { RECORD_EVENTS, type RecordEvent } from '../vocabulary.js';
 
-export const RECORD_EVENTS: readonly RecordEvent[] = Object.freeze([
-  'acquired',
-  'contended',
-  'timeout',
-  'aborted',
-  'error',
-  'released',
-  'held-too-long',
-  'leaked',
-  'probe',
-  'idle',
-] as const);
+export { RECORD_EVENTS };
 
 /**
  * The log level each record event gets by default, in the common npm/pino level names: something

@@ -37,7 +37,6 @@ export const ECANCELED = 89;
 export const FLOCK = { size: 24, start: 0, len: 8, pid: 16, type: 20, whence: 22 } as const;
 
 // libproc
-export const PROC_ALL_PIDS = 1;
 export const PROC_PIDLISTFDS = 1;
 export const PROC_PIDTBSDINFO = 3;
 export const PROC_PIDFDVNODEPATHINFO = 2;

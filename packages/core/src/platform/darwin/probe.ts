@@ -5,7 +5,8 @@
  */
 import { resolve } from 'node:path';
 import type { IncompleteReason, ProbeAccess, ProbeOpener, ProbeResult } from '../../probe/types.js';
-import { NO_LOCK_OWNER_API, statForProbe } from '../win32/probe.js';
+import { NO_LOCK_OWNER_API, statForProbe } from '../../probe/shared.js';
+import type { ProbeBackend } from '../types.js';
 import { listOpeners } from './libproc.js';
 import type { DarwinLibc } from './libc.js';
 
@@ -20,7 +21,8 @@ const ACCESS: Record<string, ProbeAccess | null> = { read: 'r', write: 'w', 'rea
 
 export function probeDarwin(path: string, c?: DarwinLibc): DarwinProbeResult {
   const t0 = performance.now();
-  const abs = resolve(path);
+  // The front hands an absolute path checked like lock()'s: not normalised again ('..' after a symlink).
+  const abs = path.startsWith('/') ? path : resolve(path);
   const st = statForProbe(abs);
   const r = listOpeners(abs, c);
   const byPid = new Map<number, ProbeOpener>();
@@ -63,3 +65,11 @@ export function probeDarwin(path: string, c?: DarwinLibc): DarwinProbeResult {
     stats: { durationMs: performance.now() - t0, fastPath: false, processesScanned: byPid.size + r.denied, fdsScanned: 0, longestSliceMs: performance.now() - t0 },
   };
 }
+
+/** The macOS probe: openers per libproc; no lock owners (macOS keeps no table of them). */
+export const darwinProbe: ProbeBackend = {
+  name: 'darwin',
+  namesLockHolders: false,
+  probe: async (t) => probeDarwin(t.path),
+  listLocks: null,
+};

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { arch } from 'node:process';
 import { errnoCode } from '../../errors.js';
-import { workerFdSlot } from '../../probe/worker-fd.js';
+import { workerFdSlot } from './probe-worker-fd.js';
 
 /**
  * The probe's native /proc scan (the only koffi use in the probe). Per process: open

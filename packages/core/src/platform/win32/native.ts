@@ -32,9 +32,6 @@ interface Kernel32 {
   LockFileEx: Fn;
   UnlockFileEx: Fn;
   GetLastError: Fn;
-  GetCurrentProcessId: Fn;
-  GetProcessTimes: Fn;
-  OpenProcess: Fn;
   uvGetOsfHandle: Fn | null;
 }
 
@@ -62,11 +59,6 @@ function kernel32(): Kernel32 {
       'int __stdcall UnlockFileEx(intptr_t h, uint32_t reserved, uint32_t lenLow, uint32_t lenHigh, void *overlapped)',
     ),
     GetLastError: lib.func('uint32_t __stdcall GetLastError(void)'),
-    GetCurrentProcessId: lib.func('uint32_t __stdcall GetCurrentProcessId(void)'),
-    GetProcessTimes: lib.func(
-      'int __stdcall GetProcessTimes(intptr_t h, void *creation, void *exit, void *kernel, void *user)',
-    ),
-    OpenProcess: lib.func('intptr_t __stdcall OpenProcess(uint32_t access, int inherit, uint32_t pid)'),
     uvGetOsfHandle,
   };
   return k32;
@@ -157,24 +149,4 @@ export function hasOsfHandle(): boolean {
 
 export function lastError(): number {
   return kernel32().GetLastError() as number;
-}
-
-export function currentProcessId(): number {
-  return kernel32().GetCurrentProcessId() as number;
-}
-
-const PROCESS_QUERY_LIMITED_INFORMATION = 0x1000;
-
-/** Process creation time as a raw FILETIME (100 ns since 1601), or null when not visible. */
-export function processStartFiletime(pid: number): bigint | null {
-  const k = kernel32();
-  const h = k.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) as number;
-  if (h === 0 || h === INVALID_HANDLE_VALUE) return null;
-  try {
-    const times = Buffer.alloc(32);
-    if (!k.GetProcessTimes(h, times.subarray(0, 8), times.subarray(8, 16), times.subarray(16, 24), times.subarray(24, 32))) return null;
-    return times.readBigUInt64LE(0);
-  } finally {
-    k.CloseHandle(h);
-  }
 }

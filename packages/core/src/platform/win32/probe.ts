@@ -3,15 +3,12 @@
  * of a byte-range lock, so `locks` stays empty and the result says so (`complete: false`,
  * `incomplete: ['no-lock-owner-api']`) instead of guessing that an opener is the holder.
  */
-import { statSync, type BigIntStats } from 'node:fs';
 import { resolve } from 'node:path';
-import { ProbeError } from '../../errors.js';
-import type { ProbeOpener, ProbeResult, IncompleteReason } from '../../probe/types.js';
+import { probeErrors } from '../../errors/factories.js';
+import { NO_LOCK_OWNER_API, statForProbe } from '../../probe/shared.js';
+import type { ProbeBackend } from '../types.js';
+import type { ProbeOpener, ProbeResult } from '../../probe/types.js';
 import { rmListProcesses, RestartManagerError, type RmListOptions, type RmProcess } from './restart-manager.js';
-import { classifyErrno, classifyWin32Error, errnoNumber } from '../../errors.js';
-
-/** Why a Windows or macOS probe is never complete about lock owners. */
-export const NO_LOCK_OWNER_API = 'no-lock-owner-api' satisfies IncompleteReason;
 
 export interface WindowsOpener extends ProbeOpener {
   /** What Restart Manager says about the process (fds and maps stay empty: it does not tell). */
@@ -27,19 +24,6 @@ export interface WindowsProbeResult extends ProbeResult {
 export const WINDOWS_LIMITATION =
   'Windows has no API that names the owner of a byte-range lock: openers are listed (Restart Manager), lock holders are unknown';
 
-/** stat for a probe: a ProbeError (reason 'not-found' for a missing path) instead of a Node error. */
-export function statForProbe(abs: string): BigIntStats {
-  try {
-    return statSync(abs, { bigint: true });
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    // Node's err.errno is libuv's number on Windows (-4058 for ENOENT): go by the code's name.
-    const errno = (err.code && errnoNumber(err.code)) || errnoNumber('EIO') || 5;
-    const c = classifyErrno('stat', errno);
-    throw new ProbeError({ code: c.code, errno, syscall: 'stat', path: abs, reason: c.reason, message: err.message, cause: e });
-  }
-}
-
 export function probeWin32(path: string, rm: RmListOptions = {}): WindowsProbeResult {
   const t0 = performance.now();
   const abs = resolve(path);
@@ -49,8 +33,7 @@ export function probeWin32(path: string, rm: RmListOptions = {}): WindowsProbeRe
     listed = rmListProcesses([abs], rm);
   } catch (e) {
     if (!(e instanceof RestartManagerError)) throw e;
-    const c = classifyWin32Error(e.syscall, e.code);
-    throw new ProbeError({ code: c.code, errno: e.code, syscall: e.syscall, path: abs, reason: c.reason, retry: c.retry, message: `${c.code} (${e.code}): ${c.description}, ${e.syscall} '${abs}'`, cause: e });
+    throw probeErrors.fromWin32(e.syscall, e.code, abs, undefined, { cause: e });
   }
   const openers: WindowsOpener[] = listed.processes.map((p) => ({
     pid: p.pid,
@@ -90,3 +73,11 @@ export function probeWin32(path: string, rm: RmListOptions = {}): WindowsProbeRe
     stats: { durationMs: performance.now() - t0, fastPath: false, processesScanned: openers.length, fdsScanned: 0, longestSliceMs: performance.now() - t0 },
   };
 }
+
+/** The Windows probe: openers per Restart Manager; no lock owners (no API names them). */
+export const win32Probe: ProbeBackend = {
+  name: 'win32',
+  namesLockHolders: false,
+  probe: async (t) => probeWin32(t.path),
+  listLocks: null,
+};

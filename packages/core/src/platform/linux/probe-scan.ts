@@ -1,12 +1,12 @@
 /**
  * One process's raw scan for the probe: its fds pointing at inodes of interest and its maps of
- * them, without session state (linux.ts keeps that: fdinfo of the hits, unreadable processes).
+ * them, without session state (probe.ts keeps that: fdinfo of the hits, unreadable processes).
  * The fds: the native route (procfs.ts, koffi) when it loads, node:fs otherwise.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { scanFdsNative, type FdScan } from '../platform/linux/procfs.js';
-import { errCode, findMaps, readProcBuffer, type MapsLine } from './linux-proc.js';
+import { scanFdsNative, type FdScan } from './procfs.js';
+import { errCode, findMaps, readProcBuffer, type MapsLine } from './probe-proc.js';
 
 export interface RawScan {
   pid: number;

@@ -1,7 +1,7 @@
 /**
  * The full scan on two threads. The kernel work per fd (/proc/PID/fd/N lookup + fstatat) is the
  * floor on one core; two idle cores scan /proc ~2x faster. The main thread starts at once; a
- * worker (linux-scan-worker.ts) joins when it has booted, both taking pids from one shared queue
+ * worker (probe-scan-worker.ts) joins when it has booted, both taking pids from one shared queue
  * (an index bumped with Atomics.add). Matches come back as raw scans the main thread applies as
  * its own (fdinfo and process details stay on the main thread, read only for matched pids).
  * The worker stays warm, unref'd, for a few seconds after a probe for the next one. Any worker
@@ -21,8 +21,8 @@ import {
   WORKER_READY,
   type ScanBatch,
   type ScanJob,
-} from './linux-parallel-protocol.js';
-import type { RawScan, ScanSpec } from './linux-scan.js';
+} from './probe-parallel-protocol.js';
+import type { RawScan, ScanSpec } from './probe-scan.js';
 
 export type ProbeThreads = 1 | 2 | 'auto';
 
@@ -35,7 +35,7 @@ const STOP_GRACE_MS = 1000;
 /** How long a worker being ended gets to finish booting (see terminate). */
 const BOOT_WAIT_MS = 10_000;
 
-/** What the scan needs from the probe's session (linux.ts). */
+/** What the scan needs from the probe's session (probe.ts). */
 export interface ParallelSession<T> {
   readonly deadlineAt: number;
   deadlineHit: boolean;
@@ -85,7 +85,7 @@ let nextId = 1;
 let fault: 'throw' | 'stall' | 'boot' | null = null;
 
 function spawnSlot(): Slot {
-  const file = fault === 'boot' ? './linux-scan-worker-missing.js' : './linux-scan-worker.js';
+  const file = fault === 'boot' ? './probe-scan-worker-missing.js' : './probe-scan-worker.js';
   const worker = new Worker(new URL(file, import.meta.url));
   let booted!: () => void;
   const untilBooted = new Promise<void>((r) => (booted = r));

@@ -1,5 +1,5 @@
-/** Messages between the parallel full scan (linux-parallel.ts) and its worker (linux-scan-worker.ts). */
-import type { RawScan } from './linux-scan.js';
+/** Messages between the parallel full scan (probe-parallel.ts) and its worker (probe-scan-worker.ts). */
+import type { RawScan } from './probe-scan.js';
 
 /** Int32 slots of the shared control array: next queue index, stop flag, job state, open fd, then the pids. */
 export const CTL_NEXT = 0;

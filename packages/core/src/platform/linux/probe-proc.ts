@@ -1,10 +1,10 @@
 /**
  * Linux /proc readers and parsers for the probe. Plain fs calls, no FFI. Synchronous on purpose:
  * /proc reads never touch a disk, and one sync read costs a few µs where an async one costs a
- * thread-pool round trip (3-4x slower in a full scan here). The engine slices them (linux.ts).
+ * thread-pool round trip (3-4x slower in a full scan here). The engine slices them (probe.ts).
  */
 import { closeSync, openSync, readSync, readFileSync, statSync } from 'node:fs';
-import { workerFdSlot } from './worker-fd.js';
+import { workerFdSlot } from './probe-worker-fd.js';
 
 let buf = Buffer.allocUnsafe(64 * 1024);
 

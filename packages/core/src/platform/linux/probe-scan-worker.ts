@@ -1,12 +1,12 @@
 /**
- * The worker thread of the parallel full scan (linux-parallel.ts). It takes pids from the queue it
+ * The worker thread of the parallel full scan (probe-parallel.ts). It takes pids from the queue it
  * shares with the main thread (an index bumped with Atomics.add), scans their fds (the same native
  * scan, procfs.ts, loaded in this thread) and maps, and posts back only what the main thread needs:
  * the raw scans of pids with a hit or an error, and the plain pids with nothing of interest.
  */
 import { parentPort } from 'node:worker_threads';
-import { setDentsBufferSizeForTest } from '../platform/linux/procfs.js';
-import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
+import { setDentsBufferSizeForTest } from './procfs.js';
+import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './probe-scan.js';
 import {
   CTL_FD,
   CTL_FD_PID,
@@ -17,8 +17,8 @@ import {
   WORKER_READY,
   type ScanBatch,
   type ScanJob,
-} from './linux-parallel-protocol.js';
-import { setWorkerFdSlot } from './worker-fd.js';
+} from './probe-parallel-protocol.js';
+import { setWorkerFdSlot } from './probe-worker-fd.js';
 
 // A pause point between getdents64 batches of a process with many fds, to see a stop request.
 const BUDGET_MS = 2;

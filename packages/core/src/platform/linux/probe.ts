@@ -6,7 +6,8 @@ import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { ProbeError, errnoNumber } from '../errors.js';
+import { errnoNumber } from '../../errors.js';
+import { probeErrors } from '../../errors/factories.js';
 import {
   PF_KTHREAD,
   accessOf,
@@ -25,11 +26,13 @@ import {
   startTimeMs,
   userName,
   type LockLine,
-} from './linux-proc.js';
-import { procfsNative } from '../platform/linux/procfs.js';
-import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './linux-scan.js';
-import { scanAllParallel, useThreads, type ProbeThreads } from './linux-parallel.js';
-import { applyRedaction } from './redact.js';
+} from './probe-proc.js';
+import { procfsNative } from './procfs.js';
+import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './probe-scan.js';
+import { scanAllParallel, useThreads } from './probe-parallel.js';
+import { statTarget } from '../../probe/shared.js';
+import type { ProbeBackend, ProbeEngineOptions } from '../types.js';
+import { applyRedaction } from '../../probe/redact.js';
 import type {
   IncompleteReason,
   ListLocksResult,
@@ -46,20 +49,9 @@ import type {
   ProbeWaiter,
   Redactor,
   UnreadableReason,
-} from './types.js';
+} from '../../probe/types.js';
 
-export interface EngineOptions {
-  depth: ProbeDepth;
-  maps: boolean;
-  timeout: number;
-  signal: AbortSignal | undefined;
-  redact: boolean | Redactor;
-  sliceMs: number;
-  /** Threads of a depth-'full' scan (linux-parallel.ts). */
-  threads: ProbeThreads;
-}
-
-export interface LinuxTarget {
+interface LinuxTarget {
   path: string;
   dev: number;
   ino: number;
@@ -115,7 +107,7 @@ class Session {
   readonly native = procfsNative();
 
   constructor(
-    readonly opts: EngineOptions,
+    readonly opts: ProbeEngineOptions,
     /** `device:ino` keys of interest and their inodes (cheap prefilter). */
     readonly interest: Set<string>,
     readonly inos: Set<number>,
@@ -128,15 +120,8 @@ class Session {
   checkAbort(path: string | undefined): void {
     const s = this.opts.signal;
     if (s?.aborted) {
-      throw new ProbeError({
-        code: 'ECANCELED',
-        errno: errnoNumber('ECANCELED') ?? 125,
-        syscall: 'probe',
-        path,
-        reason: 'aborted',
-        message: `ECANCELED: probe aborted${path === undefined ? '' : `, probe '${path}'`}`,
-        cause: s.reason,
-      });
+      const message = `ECANCELED: probe aborted${path === undefined ? '' : `, probe '${path}'`}`;
+      throw probeErrors.fromErrno('probe', errnoNumber('ECANCELED') ?? 125, path, undefined, { message, cause: s.reason });
     }
   }
 
@@ -391,15 +376,9 @@ function readLocksTable(): string {
     return readProc('/proc/locks');
   } catch (e) {
     const code = errCode(e);
-    throw new ProbeError({
-      code,
-      errno: errnoNumber(code) ?? 5,
-      syscall: 'open',
-      path: '/proc/locks',
-      reason: code === 'ENOENT' ? 'unsupported' : code === 'EACCES' ? 'permission' : 'io',
-      message: `${code}: cannot read /proc/locks (is /proc mounted?)`,
-      cause: e,
-    });
+    const reason = code === 'ENOENT' ? 'unsupported' : code === 'EACCES' ? 'permission' : 'io';
+    const message = `${code}: cannot read /proc/locks (is /proc mounted?)`;
+    throw probeErrors.fromErrno('open', errnoNumber(code) ?? 5, '/proc/locks', undefined, { reason, message, cause: e });
   }
 }
 
@@ -663,7 +642,7 @@ function outcome(s: Session, locks: ProbeLock[], complete: boolean, fastPath: bo
   };
 }
 
-export async function probeLinux(t: LinuxTarget, opts: EngineOptions): Promise<ProbeResult> {
+async function probeLinux(t: LinuxTarget, opts: ProbeEngineOptions): Promise<ProbeResult> {
   const device = procDev(t.dev);
   const key = `${device}:${t.ino}`;
   const s = new Session(opts, new Set([key]), new Set([t.ino]), t.path);
@@ -695,7 +674,7 @@ export async function probeLinux(t: LinuxTarget, opts: EngineOptions): Promise<P
   };
 }
 
-export async function listLocksLinux(opts: EngineOptions): Promise<ListLocksResult> {
+async function listLocksLinux(opts: ProbeEngineOptions): Promise<ListLocksResult> {
   const lines = parseLocks(readLocksTable());
   const interest = new Set<string>();
   const inos = new Set<number>();
@@ -724,3 +703,14 @@ export async function listLocksLinux(opts: EngineOptions): Promise<ListLocksResu
   const locks = await finishLocks(s, entries);
   return outcome(s, locks, complete, fastPath);
 }
+
+/** The Linux probe: /proc/locks for lock owners, /proc/PID/fd and maps for who has the file. */
+export const linuxProbe: ProbeBackend = {
+  name: 'linux',
+  namesLockHolders: true,
+  async probe(t, opts) {
+    const id = t.dev !== null && t.ino !== null ? { dev: t.dev, ino: t.ino } : await statTarget(t.api, t.path);
+    return probeLinux({ path: t.path, ...id }, opts);
+  },
+  listLocks: listLocksLinux,
+};
