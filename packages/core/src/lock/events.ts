@@ -38,13 +38,17 @@ export function waitStart(req: LockRequest): void {
  * `error` says why, or `error` is undefined for a tryLock() that found the lock busy. Called
  * before the handle is made (and before the caller's promise settles).
  */
-export function acquireEnd(req: LockRequest, _error: unknown): void {
+export function acquireEnd(req: LockRequest, error: unknown): void {
   const w = req.diag;
   if (w === undefined) return;
   // The Wait is reachable from the tracing context, which Node gives the handle (ctx.result):
   // the request must drop it, or the leak registry's held value would keep the handle alive.
   req.diag = undefined;
-  if (req.state !== 'held') return;
+  if (req.state !== 'held') {
+    // A call that fails before waiting: its terminal record's snapshot shows the caller's stack.
+    if (error !== undefined) w.captureStack();
+    return;
+  }
   try {
     req.hold = onHeld(req.path, req.dev, req.ino, req, w);
   } catch {

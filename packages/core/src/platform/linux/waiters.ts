@@ -2,8 +2,9 @@
  * Main-thread side of blocking waits: a pool of dedicated waiter threads (waiter.ts), one blocking
  * lock call each. Why not koffi `.async`: it parks the call on the libuv threadpool (4 threads
  * shared with fs, dns.lookup, crypto, zlib), so a few waits starve the whole process. A thread
- * blocked in the kernel is woken by the kernel's own queue within microseconds of a release, so
- * hand-off costs one postMessage, and costs no CPU while waiting.
+ * blocked in the kernel is woken by the kernel's own queue within microseconds of a release; it
+ * reports through shared memory and Atomics.notify, which wakes the main thread's
+ * Atomics.waitAsync (no message to serialize or dispatch), and costs no CPU while waiting.
  *
  * Liveness: a thread with a job is ref'd (a pending wait keeps the process alive like pending I/O);
  * idle threads are unref'd and retire after IDLE_MS. Cancellation interrupts the blocked syscall
@@ -20,12 +21,13 @@ import {
   S_JOB,
   S_CANCEL,
   S_DONE,
+  S_ERRNO,
+  S_CANCELLED,
   S_SLOTS,
   KIND_FLOCK,
   KIND_POSIX,
   KIND_OFD,
   type WaitJob,
-  type WaitResult,
 } from './protocol.js';
 
 /** An idle waiter thread retires after this long (spawning one costs ~30-50 ms). */
@@ -59,7 +61,6 @@ class WaiterThread {
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
     });
-    this.worker.on('message', (r: WaitResult) => onResult(this, r));
     this.worker.on('error', (err) => onDeath(this, err));
     this.worker.on('exit', (code) => onDeath(this, new Error(`lockscope waiter thread exited (code ${code})`)));
   }
@@ -119,9 +120,34 @@ export function startWait(
   const job = new Job(t, seqCounter, done);
   t.job = job;
   t.worker.ref();
+  // Read before the job is posted: the thread may finish it before waitAsync below is armed.
+  const prev = Atomics.load(t.s, S_DONE);
   const msg: WaitJob = { seq: job.seq, fd, kind: KIND_CODE[kind], exclusive, start, length };
   t.worker.postMessage(msg);
+  awaitDone(t, job, prev);
   return job;
+}
+
+// ES2024 lib typing; present in every supported Node (V8 8.7+).
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
+/** Wake when the thread stores S_DONE (its Atomics.notify); then report the job's result. */
+function awaitDone(t: WaiterThread, job: Job, prev: number): void {
+  const r = waitAsync(t.s, S_DONE, prev);
+  if (r.async) void r.value.then(() => onDone(t, job));
+  else queueMicrotask(() => onDone(t, job));
+}
+
+function onDone(t: WaiterThread, job: Job): void {
+  if (t.job !== job || job.finished) return; // the thread died and onDeath reported it
+  const done = Atomics.load(t.s, S_DONE);
+  if (done !== job.seq) {
+    awaitDone(t, job, done);
+    return;
+  }
+  onResult(t, Atomics.load(t.s, S_ERRNO), Atomics.load(t.s, S_CANCELLED) === 1);
 }
 
 /** Number of live waiter threads and of those currently waiting (for tests and diagnostics). */
@@ -137,9 +163,8 @@ function spawn(): WaiterThread {
   return t;
 }
 
-function onResult(t: WaiterThread, r: WaitResult): void {
-  const job = t.job;
-  if (!job || job.seq !== r.seq) return;
+function onResult(t: WaiterThread, errno: number, cancelled: boolean): void {
+  const job = t.job!;
   job.finished = true;
   t.job = null;
   cancelling.delete(t);
@@ -148,7 +173,7 @@ function onResult(t: WaiterThread, r: WaitResult): void {
   idle.push(t);
   t.idleTimer = setTimeout(retire, IDLE_MS, t);
   t.idleTimer.unref();
-  job.done(r.errno, r.cancelled);
+  job.done(errno, cancelled);
 }
 
 function onDeath(t: WaiterThread, cause: unknown): void {
