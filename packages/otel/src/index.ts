@@ -109,7 +109,7 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
   declare private _timeouts: Counter;
   declare private _held: ObservableUpDownCounter;
   /** Locks held now, by metric attribute set (reported at collection, not per acquire). */
-  declare private _heldNow: Map<string, { attrs: Attributes; n: number }> | undefined;
+  declare private _heldNow: Map<Attributes, { attrs: Attributes; n: number }> | undefined;
   declare private _subscribed: boolean | undefined;
   declare private _pending: Map<number | AcquireContext, Pending> | undefined;
   declare private _handlers: Handlers | undefined;
@@ -260,8 +260,8 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     this._pending!.delete(key);
     const record = recordOf(ctx);
     const outcome = record ? record.event : ctx.error !== undefined ? 'error' : 'busy';
-    const attrs = record ? metricAttributes(record) : { [ATTR_FILE_LOCK_MECHANISM]: mechanism(ctx.kind), [ATTR_FILE_LOCK_TYPE]: lockType(ctx.mode) };
-    if (record?.waitedMs != null) this._waitDuration.record(record.waitedMs / 1000, { ...attrs, [ATTR_LOCK_OUTCOME]: outcome });
+    const attrs = record ? metricAttributes(record) : lockAttributes(ctx.kind, ctx.mode);
+    if (record?.waitedMs != null) this._waitDuration.record(record.waitedMs / 1000, lockAttributes(record.kind, record.mode, outcome));
     if (outcome === 'timeout') this._timeouts.add(1, attrs);
     if (outcome === 'acquired') this._heldChange(record!, 1);
 
@@ -291,10 +291,10 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
   }
 
   private _heldChange(record: LockscopeRecord, by: number): void {
-    const key = `${record.kind}\0${record.mode}`;
-    const e = this._heldNow!.get(key);
+    const attrs = metricAttributes(record);
+    const e = this._heldNow!.get(attrs);
     if (e !== undefined) e.n += by;
-    else this._heldNow!.set(key, { attrs: metricAttributes(record), n: by });
+    else this._heldNow!.set(attrs, { attrs, n: by });
   }
 }
 
@@ -305,10 +305,24 @@ function keyOf(ctx: AcquireContext): number | AcquireContext {
 }
 
 function metricAttributes(record: LockscopeRecord): Attributes {
-  return {
-    [ATTR_FILE_LOCK_MECHANISM]: mechanism(record.kind),
-    [ATTR_FILE_LOCK_TYPE]: lockType(record.mode),
-  };
+  return lockAttributes(record.kind, record.mode);
+}
+
+/**
+ * Metric attribute sets, made once per (kind, mode[, outcome]) and shared (never mutated): a
+ * lock pair records two histograms and would otherwise allocate a set for each.
+ */
+const attributeSets = new Map<string, Attributes>();
+function lockAttributes(kind: string | null, mode: string | null, outcome?: string): Attributes {
+  const key = `${kind}|${mode}|${outcome ?? ''}`;
+  let a = attributeSets.get(key);
+  if (a === undefined) {
+    a = { [ATTR_FILE_LOCK_MECHANISM]: mechanism(kind), [ATTR_FILE_LOCK_TYPE]: lockType(mode) };
+    if (outcome !== undefined) a[ATTR_LOCK_OUTCOME] = outcome;
+    Object.freeze(a);
+    attributeSets.set(key, a);
+  }
+  return a;
 }
 
 function lockHolders(record: LockscopeRecord): RecordHolder[] {

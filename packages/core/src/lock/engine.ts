@@ -487,7 +487,7 @@ export function releaseRequest(req: LockRequest, leaked: boolean): LockError | u
   req.state = 'released';
   const rc = unlockKernel(req, b);
   finish(req, b);
-  events.released(req, Date.now() - req.acquiredAt, leaked);
+  events.released(req, leaked);
   return rc === 0 ? undefined : lockErrorFromErrno(b.lockSyscall(req.kind), -rc, req.path, req.kind);
 }
 

@@ -56,8 +56,8 @@ export function acquireEnd(req: LockRequest, error: unknown): void {
   }
 }
 
-/** A held lock was released (`heldMs` since the grant). `leaked`: by the leak detector. */
-export function released(req: LockRequest, _heldMs: number, leaked: boolean): void {
+/** A held lock was released. `leaked`: by the leak detector. */
+export function released(req: LockRequest, leaked: boolean): void {
   const h = req.hold;
   if (h === undefined) return;
   req.hold = undefined;
