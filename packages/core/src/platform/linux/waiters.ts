@@ -7,7 +7,8 @@
  * Atomics.waitAsync (no message to serialize or dispatch), and costs no CPU while waiting.
  *
  * Liveness: a thread with a job is ref'd (a pending wait keeps the process alive like pending I/O);
- * idle threads are unref'd and retire after IDLE_MS. Cancellation interrupts the blocked syscall
+ * idle threads are unref'd and retire after IDLE_MS to 2 x IDLE_MS (one sweep timer for the pool,
+ * so a hand-off arms no timer). Cancellation interrupts the blocked syscall
  * with SIGURG sent to that thread (see waiter.ts for the protocol). At process 'exit' (process.exit(),
  * uncaught exception) every blocked thread is interrupted synchronously, because Node would
  * otherwise hang joining a thread stuck in flock().
@@ -48,7 +49,8 @@ class WaiterThread {
   readonly s: Int32Array;
   readonly worker: Worker;
   job: Job | null = null;
-  idleTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when it last became idle. */
+  idleSince = 0;
 
   constructor() {
     const sab = new SharedArrayBuffer(S_SLOTS * 4);
@@ -112,10 +114,6 @@ export function startWait(
 ): PendingWait {
   if (!installed) install();
   const t = idle.pop() ?? spawn();
-  if (t.idleTimer) {
-    clearTimeout(t.idleTimer);
-    t.idleTimer = null;
-  }
   seqCounter = seqCounter >= 0x7fffffff ? 1 : seqCounter + 1;
   const job = new Job(t, seqCounter, done);
   t.job = job;
@@ -160,7 +158,20 @@ export function waiterStats(): { threads: number; busy: number } {
 function spawn(): WaiterThread {
   const t = new WaiterThread();
   all.add(t);
+  sweepTimer ??= setInterval(sweepIdle, IDLE_MS).unref();
   return t;
+}
+
+let sweepTimer: NodeJS.Timeout | null = null;
+
+/** Retire threads idle for IDLE_MS or more; the sweep stops once the pool is empty. */
+function sweepIdle(): void {
+  const now = performance.now();
+  for (const t of idle.slice()) if (now - t.idleSince >= IDLE_MS) retire(t);
+  if (all.size === 0 && sweepTimer !== null) {
+    clearInterval(sweepTimer);
+    sweepTimer = null;
+  }
 }
 
 function onResult(t: WaiterThread, errno: number, cancelled: boolean): void {
@@ -171,8 +182,7 @@ function onResult(t: WaiterThread, errno: number, cancelled: boolean): void {
   t.worker.unref();
   // Back to the pool before `done`: done may start the next wait on this very thread.
   idle.push(t);
-  t.idleTimer = setTimeout(retire, IDLE_MS, t);
-  t.idleTimer.unref();
+  t.idleSince = performance.now();
   job.done(errno, cancelled);
 }
 
@@ -181,7 +191,6 @@ function onDeath(t: WaiterThread, cause: unknown): void {
   const i = idle.indexOf(t);
   if (i >= 0) idle.splice(i, 1);
   cancelling.delete(t);
-  if (t.idleTimer) clearTimeout(t.idleTimer);
   const job = t.job;
   t.job = null;
   if (job && !job.finished) {
