@@ -312,15 +312,15 @@ function metricAttributes(record: LockscopeRecord): Attributes {
  * Metric attribute sets, made once per (kind, mode[, outcome]) and shared (never mutated): a
  * lock pair records two histograms and would otherwise allocate a set for each.
  */
-const attributeSets = new Map<string, Attributes>();
-function lockAttributes(kind: string | null, mode: string | null, outcome?: string): Attributes {
-  const key = `${kind}|${mode}|${outcome ?? ''}`;
-  let a = attributeSets.get(key);
+const attributeSets: Record<string, Record<string, Record<string, Attributes>>> = Object.create(null);
+function lockAttributes(kind: string | null, mode: string | null, outcome = ''): Attributes {
+  const byMode = (attributeSets[String(kind)] ??= Object.create(null) as Record<string, Record<string, Attributes>>);
+  const byOutcome = (byMode[String(mode)] ??= Object.create(null) as Record<string, Attributes>);
+  let a = byOutcome[outcome];
   if (a === undefined) {
     a = { [ATTR_FILE_LOCK_MECHANISM]: mechanism(kind), [ATTR_FILE_LOCK_TYPE]: lockType(mode) };
-    if (outcome !== undefined) a[ATTR_LOCK_OUTCOME] = outcome;
-    Object.freeze(a);
-    attributeSets.set(key, a);
+    if (outcome !== '') a[ATTR_LOCK_OUTCOME] = outcome;
+    byOutcome[outcome] = Object.freeze(a);
   }
   return a;
 }

@@ -29,12 +29,18 @@ const leaks = new FinalizationRegistry<LockRequest>((req) => {
  */
 let toRegister: LockHandle[] = [];
 let flushQueued = false;
+/** A long synchronous loop of lock calls registers in batches, so the queue stays small. */
+const MAX_QUEUED = 256;
 
 function flushRegistrations(): void {
   const q = toRegister;
   toRegister = [];
-  flushQueued = false;
   for (const h of q) h[REGISTER]();
+}
+
+function flushFromMicrotask(): void {
+  flushQueued = false;
+  flushRegistrations();
 }
 
 const REGISTER = Symbol('register');
@@ -63,10 +69,10 @@ export class LockHandle {
     this.range = req.range;
     this.acquiredAt = req.acquiredAt;
     this.waitedMs = req.waitedMs;
-    toRegister.push(this);
-    if (!flushQueued) {
+    if (toRegister.push(this) >= MAX_QUEUED) flushRegistrations();
+    else if (!flushQueued) {
       flushQueued = true;
-      queueMicrotask(flushRegistrations);
+      queueMicrotask(flushFromMicrotask);
     }
   }
 
