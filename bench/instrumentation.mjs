@@ -42,7 +42,7 @@ fs.writeFileSync(
 export const active = () => false;
 export function waitStart(_req) {}
 export function acquireEnd(_req, _error) {}
-export function released(_req, _heldMs, _leaked) {}
+export function released(_req, _leaked) {}
 export function leaked(req) { process.emitWarning('leaked ' + req.path); }
 `,
 );

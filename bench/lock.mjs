@@ -59,6 +59,44 @@ async function uncontended() {
         : 'proper-lockfile not installed'),
   );
   results.uncontended = out;
+  interleavedPair();
+}
+
+// The sync pairs of lockscope, raw koffi and fs-ext again, rounds interleaved (order alternating)
+// so load from other work hits them alike; ratios are medians of per-round ratios (issue 14).
+function interleavedPair() {
+  const R = quick ? 9 : 21;
+  const n = quick ? 2000 : 5000;
+  const names = ['lockscope', 'raw koffi', 'fs-ext'].filter((x) => Object.values(impls).some((i) => i.name === x));
+  const runs = names.map((name) => {
+    const impl = Object.values(impls).find((i) => i.name === name);
+    const p = file(`inter-${name.replace(/\W/g, '')}`);
+    return () => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) impl.releaseSync(impl.trySync(p));
+      return Number(process.hrtime.bigint() - t0) / 1e3 / n;
+    };
+  });
+  for (const r of runs) r();
+  const t = runs.map(() => []);
+  for (let k = 0; k < R; k++) {
+    const order = k % 2 ? [...runs.keys()].reverse() : [...runs.keys()];
+    for (const i of order) t[i].push(runs[i]());
+  }
+  const ratio = (i, j) => summarize(t[i].map((x, k) => x / t[j][k])).p50;
+  const med = t.map((x) => summarize(x).p50);
+  const out = { rounds: R, pairs: n, us: Object.fromEntries(names.map((x, i) => [x, med[i]])) };
+  let line = `\ninterleaved sync pairs (${R} rounds x ${n}): ${names.map((x, i) => `${x} ${fmt(med[i])} µs`).join(', ')}`;
+  if (names.includes('raw koffi')) {
+    out.vsRaw = ratio(0, names.indexOf('raw koffi'));
+    line += `; lockscope / raw koffi ${fmt(out.vsRaw, 3)}x (target <= 1.2x: ${out.vsRaw <= 1.2 ? 'met' : 'MISSED'})`;
+  }
+  if (names.includes('fs-ext')) {
+    out.vsFsExt = ratio(0, names.indexOf('fs-ext'));
+    line += `; lockscope / fs-ext ${fmt(out.vsFsExt, 3)}x (target <= 1x: ${out.vsFsExt <= 1 ? 'met' : 'MISSED'})`;
+  }
+  console.log(line);
+  results.interleavedPair = out;
 }
 
 function runPeer(argv, stdinGo = false) {
@@ -118,6 +156,10 @@ async function handoff() {
   console.log('\n### Cross-process hand-off latency (ms from holder release to waiter holding it)\n');
   console.log(table(['impl', 'hand-offs', 'p50 ms', 'p99 ms', 'max ms'], rows));
   console.log(`\nlockscope p50 ${fmt(out.lockscope.p50, 3)} ms (target < 1 ms)`);
+  if (out['fs-ext']) {
+    const r = out.lockscope.p50 / out['fs-ext'].p50;
+    console.log(`lockscope / fs-ext p50: ${fmt(r, 2)}x (target <= 1x, issue 14: ${r <= 1 ? 'met' : 'MISSED'})`);
+  }
   results.handoff = out;
 }
 

@@ -39,8 +39,15 @@ export interface InstrumentationConfig {
 }
 
 export interface SnapshotConfig {
-  /** Capture the call's stack when it starts (formatted only if a record is emitted). Default true. */
-  stack: boolean;
+  /**
+   * The caller's stack (formatted only if a record or card shows it). `true` (default): every
+   * tracked lock call keeps it, captured inside the call. `'waits'`: only calls that wait or fail
+   * keep it; a lock granted at once has none (its card, `held-too-long`, `leaked` and in-process
+   * listings show `stack: null`), which saves the capture (several µs) on every uncontended
+   * acquire: see docs/benchmarks.md#adapters. `false`: no stacks in snapshots (cards still keep
+   * theirs unless `cards: false`).
+   */
+  stack: boolean | 'waits';
   /** At most this many other in-process waiters/holders listed. Default 32. */
   maxInProcess: number;
   /** Run `monitorEventLoopDelay` while instrumentation is active. Default true. */
@@ -155,7 +162,7 @@ export function configure(options?: ConfigureOptions): Readonly<InstrumentationC
     for (const k of Object.keys(s)) {
       if (!SNAPSHOT_KEYS.has(k)) throw invalidArgument(fn, undefined, `unknown option 'snapshot.${k}'`);
     }
-    if (s.stack !== undefined) next.snapshot.stack = bool(fn, 'snapshot.stack', s.stack);
+    if (s.stack !== undefined) next.snapshot.stack = s.stack === 'waits' ? 'waits' : bool(fn, "snapshot.stack (true, false or 'waits')", s.stack);
     if (s.eventLoopDelay !== undefined) next.snapshot.eventLoopDelay = bool(fn, 'snapshot.eventLoopDelay', s.eventLoopDelay);
     if (s.maxInProcess !== undefined) {
       if (!Number.isInteger(s.maxInProcess) || s.maxInProcess < 0 || s.maxInProcess > 10_000) {

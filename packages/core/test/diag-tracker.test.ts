@@ -481,7 +481,7 @@ describe('configure()', () => {
     expect(getConfig().contentionThreshold).toBe(500);
     configure({ contentionThreshold: 250, holdWarning: 2_000 });
     expect(getConfig()).toMatchObject({ contentionThreshold: 250, holdWarning: 2_000, holdWarningInterval: 2_000 });
-    for (const bad of [{ contentionThreshold: -1 }, { contentionThreshold: NaN }, { holdWarningInterval: 0 }, { cards: 'yes' }, { nope: 1 }, { snapshot: { maxInProcess: 1.5 } }, { cardDir: 'relative' }]) {
+    for (const bad of [{ contentionThreshold: -1 }, { contentionThreshold: NaN }, { holdWarningInterval: 0 }, { cards: 'yes' }, { nope: 1 }, { snapshot: { maxInProcess: 1.5 } }, { snapshot: { stack: 'contended' } }, { cardDir: 'relative' }]) {
       let err: unknown;
       try {
         configure(bad as never);
@@ -492,6 +492,8 @@ describe('configure()', () => {
       expect(err).toMatchObject({ code: 'EINVAL', reason: 'invalid-argument', syscall: 'configure' });
     }
     expect(getConfig().contentionThreshold).toBe(250); // a rejected call changed nothing
+    expect(configure({ snapshot: { stack: 'waits' } }).snapshot.stack).toBe('waits');
+    configure({ snapshot: { stack: true } });
     const c = collect();
     expect(() => diag.beginWait(file, { ...req, label: 'x'.repeat(201) }, function lock() {})).toThrow(/label/);
     expect(() => diag.beginWait(file, { ...req, contentionThreshold: -5 })).toThrow(LockError);

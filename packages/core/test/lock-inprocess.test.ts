@@ -209,6 +209,30 @@ describe('self-deadlock and leaks are loud', () => {
     expect(text).toMatch(/warning LOCKSCOPE_LEAKED_LOCK .*garbage-collected without release/);
     expect(text).toMatch(/relocked true/);
   });
+
+  it('leaks are reported even for handles dropped before the leak detector registered them (synchronous loops, batches)', async () => {
+    const files = Array.from({ length: 600 }, () => fresh());
+    const c = nodeChild(
+      `
+      import { tryLock, lockStats } from '${CORE_DIST}';
+      let warned = 0;
+      process.on('warning', (w) => { if (w.code === 'LOCKSCOPE_LEAKED_LOCK') warned++; });
+      const files = ${JSON.stringify(files)};
+      // One synchronous run: more handles than a registration batch, interleaved with released pairs;
+      // every other one dropped while held, nothing awaited in between.
+      (() => { for (let i = 0; i < files.length; i++) { const h = tryLock(files[i]); if (i % 2) h.releaseSync(); } })();
+      for (let i = 0; i < 50 && lockStats().held > 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      await new Promise((r) => setTimeout(r, 20));
+      console.log('warned ' + warned + ' held ' + lockStats().held);
+    `,
+      { args: ['--expose-gc'] },
+    );
+    const out: string[] = [];
+    c.proc.stdout!.on('data', (d) => out.push(String(d)));
+    c.proc.stderr!.resume();
+    expect(await c.exited).toBe(0);
+    expect(out.join('')).toMatch(/warned 300 held 0/);
+  });
 });
 
 describe('resources', () => {

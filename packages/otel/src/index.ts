@@ -6,9 +6,10 @@ import {
   SpanStatusCode,
   type Attributes,
   type Counter,
+  type Context,
   type Histogram,
+  type ObservableUpDownCounter,
   type Span,
-  type UpDownCounter,
 } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { CHANNELS } from '@lockscope/core';
@@ -85,11 +86,22 @@ export interface LockscopeInstrumentationConfig extends InstrumentationConfig {
   ignoreTryLock?: boolean;
   /** Put the waiting call's stack on the contention event. Default true. */
   captureStack?: boolean;
+  /**
+   * Which acquire calls get a span. `'every'` (default): a span per acquire. `'contended'`: a
+   * span only for calls that passed the contention threshold (started back-dated to the call's
+   * start, in the caller's context, with the same attributes, event and outcome); every other
+   * call is counted in the metrics only, which saves a span per uncontended acquire.
+   */
+  spans?: 'every' | 'contended';
 }
 
 interface Pending {
   span: Span | undefined;
   contended: boolean;
+  /** With spans: 'contended', what a span made at contention needs: the call and its context. */
+  ctx: AcquireContext | undefined;
+  parent: Context | undefined;
+  startTime: number;
 }
 
 type Handlers = {
@@ -111,7 +123,9 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
   declare private _holdDuration: Histogram;
   declare private _contentions: Counter;
   declare private _timeouts: Counter;
-  declare private _held: UpDownCounter;
+  declare private _held: ObservableUpDownCounter;
+  /** Locks held now, by metric attribute set (reported at collection, not per acquire). */
+  declare private _heldNow: Map<Attributes, { attrs: Attributes; n: number }> | undefined;
   declare private _idleWait: Histogram;
   declare private _subscribed: boolean | undefined;
   declare private _pending: Map<number | AcquireContext, Pending> | undefined;
@@ -123,6 +137,9 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
 
   constructor(config: LockscopeInstrumentationConfig = {}) {
     if (typeof config !== 'object' || config === null) throw new TypeError('LockscopeInstrumentation: config must be an object');
+    if (config.spans !== undefined && config.spans !== 'every' && config.spans !== 'contended') {
+      throw new TypeError("LockscopeInstrumentation: spans must be 'every' or 'contended'");
+    }
     for (const hook of ['requestHook', 'responseHook'] as const) {
       if (config[hook] !== undefined && typeof config[hook] !== 'function') {
         throw new TypeError(`LockscopeInstrumentation: ${hook} must be a function`);
@@ -155,7 +172,8 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
       description: 'Lock waits that gave up at their timeout.',
       unit: '{timeout}',
     });
-    this._held = this.meter.createUpDownCounter(METRIC_HELD, {
+    this._heldNow ??= new Map();
+    this._held = this.meter.createObservableUpDownCounter(METRIC_HELD, {
       description: 'Locks currently held by this process.',
       unit: '{lock}',
     });
@@ -163,6 +181,10 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
       description: 'Time waitIdle() waited until the file was idle.',
       unit: 's',
       advice: { explicitBucketBoundaries: WAIT_BUCKETS_S },
+    });
+    // Observed at collection: two attribute-set lookups per acquire+release saved.
+    this._held.addCallback((result) => {
+      for (const { attrs, n } of this._heldNow!.values()) result.observe(n, attrs);
     });
   }
 
@@ -211,33 +233,40 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
   // Runs synchronously in the caller of lock()/tryLock(), so context.active() is the caller's.
   private _start(ctx: AcquireContext): void {
     const cfg = this.getConfig();
-    let span: Span | undefined;
-    if (!(ctx.sync && cfg.ignoreTryLock)) {
-      const attributes: Attributes = {
-        [ATTR_FILE_PATH]: ctx.path,
-        [ATTR_FILE_LOCK_MECHANISM]: mechanism(ctx.kind),
-        [ATTR_FILE_LOCK_TYPE]: lockType(ctx.mode),
-        [ATTR_LOCK_SYNC]: ctx.sync === true,
-      };
-      if (ctx.label) attributes[ATTR_LOCK_LABEL] = ctx.label;
-      const id = processIdentity();
-      if (id.host) attributes[ATTR_HOST_NAME] = id.host;
-      if (id.bootId) attributes[ATTR_HOST_BOOT_ID] = id.bootId;
-      if (ctx.range) {
-        attributes[ATTR_LOCK_RANGE_START] = ctx.range.start;
-        attributes[ATTR_LOCK_RANGE_LENGTH] = ctx.range.length;
-      }
-      span = this.tracer.startSpan(SPAN_NAME, { kind: SpanKind.INTERNAL, attributes }, context.active());
-      const info: AcquireStartInfo = {
-        path: ctx.path,
-        kind: ctx.kind,
-        mode: ctx.mode,
-        label: ctx.label ?? null,
-        sync: ctx.sync === true,
-      };
-      this._runSpanCustomizationHook(cfg.requestHook, 'requestHook', span, info);
+    const wantsSpan = !(ctx.sync && cfg.ignoreTryLock);
+    if (wantsSpan && cfg.spans === 'contended') {
+      this._pending!.set(keyOf(ctx), { span: undefined, contended: false, ctx, parent: context.active(), startTime: performance.timeOrigin + performance.now() });
+      return;
     }
-    this._pending!.set(keyOf(ctx), { span, contended: false });
+    const span = wantsSpan ? this._startSpan(ctx, context.active(), undefined) : undefined;
+    this._pending!.set(keyOf(ctx), { span, contended: false, ctx: undefined, parent: undefined, startTime: 0 });
+  }
+
+  private _startSpan(ctx: AcquireContext, parent: Context, startTime: number | undefined): Span {
+    const attributes: Attributes = {
+      [ATTR_FILE_PATH]: ctx.path,
+      [ATTR_FILE_LOCK_MECHANISM]: mechanism(ctx.kind),
+      [ATTR_FILE_LOCK_TYPE]: lockType(ctx.mode),
+      [ATTR_LOCK_SYNC]: ctx.sync === true,
+    };
+    if (ctx.label) attributes[ATTR_LOCK_LABEL] = ctx.label;
+    const id = processIdentity();
+    if (id.host) attributes[ATTR_HOST_NAME] = id.host;
+    if (id.bootId) attributes[ATTR_HOST_BOOT_ID] = id.bootId;
+    if (ctx.range) {
+      attributes[ATTR_LOCK_RANGE_START] = ctx.range.start;
+      attributes[ATTR_LOCK_RANGE_LENGTH] = ctx.range.length;
+    }
+    const span = this.tracer.startSpan(SPAN_NAME, { kind: SpanKind.INTERNAL, attributes, startTime }, parent);
+    const info: AcquireStartInfo = {
+      path: ctx.path,
+      kind: ctx.kind,
+      mode: ctx.mode,
+      label: ctx.label ?? null,
+      sync: ctx.sync === true,
+    };
+    this._runSpanCustomizationHook(this.getConfig().requestHook, 'requestHook', span, info);
+    return span;
   }
 
   private _contended(record: LockscopeRecord | undefined): void {
@@ -246,6 +275,8 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     const p = record.waitId == null ? undefined : this._pending!.get(record.waitId);
     if (!p) return;
     p.contended = true;
+    if (p.ctx !== undefined && p.parent !== undefined) p.span = this._startSpan(p.ctx, p.parent, p.startTime);
+    p.ctx = p.parent = undefined;
     if (!p.span) return;
     p.span.setAttribute(ATTR_LOCK_CONTENDED, true);
     p.span.addEvent(EVENT_CONTENDED, contentionEventAttributes(record, this.getConfig().captureStack !== false));
@@ -258,10 +289,10 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     this._pending!.delete(key);
     const record = recordOf(ctx);
     const outcome = record ? record.event : ctx.error !== undefined ? 'error' : 'busy';
-    const attrs = record ? metricAttributes(record) : { [ATTR_FILE_LOCK_MECHANISM]: mechanism(ctx.kind), [ATTR_FILE_LOCK_TYPE]: lockType(ctx.mode) };
-    if (record?.waitedMs != null) this._waitDuration.record(record.waitedMs / 1000, { ...attrs, [ATTR_LOCK_OUTCOME]: outcome });
+    const attrs = record ? metricAttributes(record) : lockAttributes(ctx.kind, ctx.mode);
+    if (record?.waitedMs != null) this._waitDuration.record(record.waitedMs / 1000, lockAttributes(record.kind, record.mode, outcome));
     if (outcome === 'timeout') this._timeouts.add(1, attrs);
-    if (outcome === 'acquired') this._held.add(1, attrs);
+    if (outcome === 'acquired') this._heldChange(record!, 1);
 
     const span = p.span;
     if (!span) return;
@@ -296,10 +327,16 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
 
   private _released(record: LockscopeRecord | undefined, leaked: boolean): void {
     if (!record) return;
-    const attrs = metricAttributes(record);
     // A leaked handle's lock is gone with it; core publishes `leaked` instead of `released`.
-    this._held.add(-1, attrs);
-    if (!leaked && record.heldMs != null) this._holdDuration.record(record.heldMs / 1000, attrs);
+    this._heldChange(record, -1);
+    if (!leaked && record.heldMs != null) this._holdDuration.record(record.heldMs / 1000, metricAttributes(record));
+  }
+
+  private _heldChange(record: LockscopeRecord, by: number): void {
+    const attrs = metricAttributes(record);
+    const e = this._heldNow!.get(attrs);
+    if (e !== undefined) e.n += by;
+    else this._heldNow!.set(attrs, { attrs, n: by });
   }
 }
 
@@ -329,10 +366,24 @@ function keyOf(ctx: AcquireContext): number | AcquireContext {
 }
 
 function metricAttributes(record: LockscopeRecord): Attributes {
-  return {
-    [ATTR_FILE_LOCK_MECHANISM]: mechanism(record.kind),
-    [ATTR_FILE_LOCK_TYPE]: lockType(record.mode),
-  };
+  return lockAttributes(record.kind, record.mode);
+}
+
+/**
+ * Metric attribute sets, made once per (kind, mode[, outcome]) and shared (never mutated): a
+ * lock pair records two histograms and would otherwise allocate a set for each.
+ */
+const attributeSets: Record<string, Record<string, Record<string, Attributes>>> = Object.create(null);
+function lockAttributes(kind: string | null, mode: string | null, outcome = ''): Attributes {
+  const byMode = (attributeSets[String(kind)] ??= Object.create(null) as Record<string, Record<string, Attributes>>);
+  const byOutcome = (byMode[String(mode)] ??= Object.create(null) as Record<string, Attributes>);
+  let a = byOutcome[outcome];
+  if (a === undefined) {
+    a = { [ATTR_FILE_LOCK_MECHANISM]: mechanism(kind), [ATTR_FILE_LOCK_TYPE]: lockType(mode) };
+    if (outcome !== '') a[ATTR_LOCK_OUTCOME] = outcome;
+    byOutcome[outcome] = Object.freeze(a);
+  }
+  return a;
 }
 
 function lockHolders(record: LockscopeRecord): RecordHolder[] {

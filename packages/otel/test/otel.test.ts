@@ -197,5 +197,6 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
   it('rejects bad config with a TypeError', () => {
     expect(() => new LockscopeInstrumentation({ requestHook: 42 as never })).toThrow(TypeError);
     expect(() => new LockscopeInstrumentation(null as never)).toThrow(TypeError);
+    expect(() => new LockscopeInstrumentation({ spans: 'some' as never })).toThrow(/spans must be 'every' or 'contended'/);
   });
 });

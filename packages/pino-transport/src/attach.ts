@@ -31,7 +31,7 @@ export const DEFAULT_LEVELS = DEFAULT_RECORD_LEVELS;
 
 /**
  * Logs every lockscope record through `logger` (a child with a `lockscope` binding). Returns a
- * function that detaches it. A record whose level the logger has disabled costs one level check.
+ * function that detaches it. A record whose level the logger has disabled is not even built.
  */
 export function attachPino(logger: PinoLike, options: AttachPinoOptions = {}): () => void {
   const fn = 'attachPino';
@@ -52,14 +52,18 @@ export function attachPino(logger: PinoLike, options: AttachPinoOptions = {}): (
   if (typeof bindings !== 'object' || bindings === null) throw invalidArgument(fn, undefined, 'options.bindings must be an object');
 
   const child = logger.child({ ...bindings, lockscope: RECORD_SCHEMA_VERSION });
+  // Core asks this before it builds a record: nothing is built for a disabled level.
+  const wants = (event: RecordEvent): boolean => {
+    const level = levels[event];
+    return level !== undefined && logger.isLevelEnabled(level);
+  };
   const onRecord = (record: LockscopeRecord): void => {
     const level = levels[record.event];
-    // The level check comes first: nothing is built for a disabled level.
     if (level === undefined || !logger.isLevelEnabled(level)) return;
     // A child keeps the level it was created with; follow the parent's later changes.
     if (child.level !== logger.level) child.level = logger.level;
     const log = (child as unknown as Record<string, (obj: object, msg: string) => void>)[level];
     log?.call(child, { [key]: record }, describeRecord(record));
   };
-  return subscribeRecords(onRecord);
+  return subscribeRecords(onRecord, { wants });
 }

@@ -1,9 +1,10 @@
 // Core's shared record helpers (@lockscope/core/record: subscribeRecords, describeRecord,
 // resolveRecordLevels) that all three adapters use, exercised with real locks.
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LockError, lock, probe, tryLock } from '@lockscope/core';
+import { CHANNELS, LockError, lock, probe, tryLock } from '@lockscope/core';
 import {
   DEFAULT_RECORD_LEVELS,
   buildRecord,
@@ -23,6 +24,39 @@ function file(): string {
 }
 
 describe('subscribeRecords', () => {
+  it("with wants: asked before each record is built, only wanted records delivered, tracking intact, no acquire tracing", async () => {
+    const f = file();
+    const seen: LockscopeRecord[] = [];
+    const asked: string[] = [];
+    let wantReleased = false;
+    const off = subscribeRecords((r) => seen.push(r), {
+      wants: (e) => {
+        asked.push(e);
+        return e === 'released' && wantReleased;
+      },
+    });
+    try {
+      // No channel subscription: lock calls make no acquire tracing context.
+      expect(diagnosticsChannel.tracingChannel(CHANNELS.acquire).hasSubscribers).toBe(false);
+      tryLock(f)!.releaseSync();
+      await (await lock(f)).release();
+      // Nothing wanted: asked once per record, none built or delivered.
+      expect(asked).toEqual(['acquired', 'released', 'acquired', 'released']);
+      expect(seen).toEqual([]);
+      // A change of mind applies to the next record (a logger's level raised at run time).
+      wantReleased = true;
+      tryLock(f, { label: 'after' })!.releaseSync();
+      expect(seen.map((r) => [r.event, r.label, r.dev !== null])).toEqual([['released', 'after', true]]);
+      expect(() => subscribeRecords(() => {}, { wants: 42 as never })).toThrow(LockError);
+    } finally {
+      off();
+    }
+    // Unsubscribed: nothing asked any more.
+    const n = asked.length;
+    tryLock(f)!.releaseSync();
+    expect(asked.length).toBe(n);
+  });
+
   it('delivers the terminal record of lock() and tryLock(), released, and probe records on request', async () => {
     const f = file();
     const seen: LockscopeRecord[] = [];

@@ -139,10 +139,19 @@ export function attachWinston(logger: WinstonLike, options: AttachWinstonOptions
   const levels = resolveRecordLevels(options.levels, { caller: fn, isLevel: (l) => l in logger.levels, aliases: ALIASES });
   const cache = options.format?.holders;
   const child = logger.child({ lockscope: RECORD_SCHEMA_VERSION });
-  return subscribeRecords((record: LockscopeRecord) => {
-    if (cache && record.holders.length > 0) cache.remember(record.path, record.holders, record.holdersComplete ?? null);
-    const level = levels[record.event];
-    if (level === undefined || !logger.isLevelEnabled(level)) return;
-    child.log({ level, message: describeRecord(record), [key]: record });
-  });
+  const enabled = (event: RecordEvent): boolean => {
+    const level = levels[event];
+    return level !== undefined && logger.isLevelEnabled(level);
+  };
+  // The holder cache learns from every record that may carry holders, at any level (`released`
+  // never does).
+  const wants = cache ? (event: RecordEvent): boolean => event !== 'released' || enabled(event) : enabled;
+  return subscribeRecords(
+    (record: LockscopeRecord) => {
+      if (cache && record.holders.length > 0) cache.remember(record.path, record.holders, record.holdersComplete ?? null);
+      if (!enabled(record.event)) return;
+      child.log({ level: levels[record.event]!, message: describeRecord(record), [key]: record });
+    },
+    { wants },
+  );
 }

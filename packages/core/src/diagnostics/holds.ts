@@ -4,6 +4,7 @@ import { buildRecord } from '../record/build.js';
 import type { LockscopeRecord, RecordLockKind, RecordLockMode, RecordRange, RecordSnapshot } from '../record/index.js';
 import { removeCard, writeCard } from './cards.js';
 import { heldTooLongChannel, leakedChannel, releasedChannel } from './channels.js';
+import { direct, publishRecord } from './direct.js';
 import { ensureEventLoopMonitor } from './eld.js';
 import { cardsEnabled, instrumentationActive } from './listening.js';
 import { registry, type Tracked } from './registry.js';
@@ -65,15 +66,23 @@ export function onHeld(
   if (wait === undefined && !instrumentationActive()) return undefined;
   const cfg = liveConfig();
   const opts = wait?.opts ?? resolveCallOptions(caller?.name || 'lock', path, req);
-  const stack = wait ? wait.stack : cfg.snapshot.stack || cfg.cards !== false ? captureStack(caller ?? onHeld) : null;
+  // A wait that blocked captured its caller's stack then; a lock granted at once captures it now
+  // (still inside the call), unless stacks are kept for waits only (snapshot.stack 'waits').
+  const stack = wait?.stack ?? (holdStacks(cfg) ? captureStack(wait?.caller ?? caller ?? onHeld) : null);
   const h = new Hold(path, dev, ino, req.kind, req.mode, req.range, opts, stack, wait);
   if (wait) wait.holdId = h.id;
   registry.add(h);
   ensureEventLoopMonitor();
   if (cardsEnabled()) h.cardDue = h.t0 + cfg.cardDelay;
-  if (opts.holdWarning > 0 && heldTooLongChannel.hasSubscribers) h.nextWarn = h.t0 + opts.holdWarning;
+  if (opts.holdWarning > 0 && (heldTooLongChannel.hasSubscribers || direct.length > 0)) h.nextWarn = h.t0 + opts.holdWarning;
   schedule(h);
   return h;
+}
+
+/** Whether a lock granted at once keeps its caller's stack (for cards, snapshots, listings). */
+export function holdStacks(cfg = liveConfig()): boolean {
+  const s = cfg.snapshot.stack;
+  return s === true || (s === false && cfg.cards !== false);
 }
 
 function schedule(h: Hold): void {
@@ -103,8 +112,10 @@ function tick(h: Hold): void {
       }
     }
     if (h.nextWarn !== null && now >= h.nextWarn) {
-      if (heldTooLongChannel.hasSubscribers) {
-        heldTooLongChannel.publish(record(h, 'held-too-long', now, takeSnapshot({ stack: h.stack, self: h, report: h.opts.report })));
+      if (heldTooLongChannel.hasSubscribers || direct.length > 0) {
+        publishRecord(heldTooLongChannel, 'held-too-long', () =>
+          record(h, 'held-too-long', now, takeSnapshot({ stack: h.stack, self: h, report: h.opts.report })),
+        );
         const step = h.opts.holdWarningInterval;
         h.nextWarn += step * Math.max(1, Math.ceil((now - h.nextWarn) / step));
       } else {
@@ -150,7 +161,7 @@ export function onReleased(h: Hold | undefined): void {
   const now = performance.now();
   if (!finish(h)) return;
   try {
-    if (releasedChannel.hasSubscribers) releasedChannel.publish(record(h, 'released', now, null));
+    publishRecord(releasedChannel, 'released', () => record(h, 'released', now, null));
   } catch {
     // instrumentation never breaks release
   }
@@ -162,9 +173,7 @@ export function onLeaked(h: Hold | undefined): void {
   const now = performance.now();
   if (!finish(h)) return;
   try {
-    if (leakedChannel.hasSubscribers) {
-      leakedChannel.publish(record(h, 'leaked', now, takeSnapshot({ stack: h.stack, self: h, report: false })));
-    }
+    publishRecord(leakedChannel, 'leaked', () => record(h, 'leaked', now, takeSnapshot({ stack: h.stack, self: h, report: false })));
   } catch {
     // runs from a finalizer: never throw
   }

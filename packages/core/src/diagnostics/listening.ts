@@ -7,10 +7,12 @@ import {
   probeChannel,
   releasedChannel,
 } from './channels.js';
+import { direct } from './direct.js';
 
-/** Whether anyone subscribes to any lockscope channel (a handful of ~1 ns checks). */
+/** Whether anyone subscribes to any lockscope channel or directly (a handful of ~1 ns checks). */
 export function anySubscribers(): boolean {
   return (
+    direct.length > 0 ||
     acquireChannel.hasSubscribers ||
     contendedChannel.hasSubscribers ||
     releasedChannel.hasSubscribers ||
@@ -20,9 +22,13 @@ export function anySubscribers(): boolean {
   );
 }
 
-/** Whether anyone subscribes to a channel about locks (the probe channel alone does not count). */
+/**
+ * Whether anyone subscribes to lock records: a channel about locks (the probe channel alone does
+ * not count) or a direct subscriber (direct.ts).
+ */
 export function lockSubscribers(): boolean {
   return (
+    direct.length > 0 ||
     acquireChannel.hasSubscribers ||
     contendedChannel.hasSubscribers ||
     releasedChannel.hasSubscribers ||

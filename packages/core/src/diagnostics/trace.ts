@@ -3,7 +3,7 @@ import { buildRecord, recordError } from '../record/build.js';
 import type { AcquireContext, ProbeContext, RecordHolder } from '../record/index.js';
 import { acquireChannel, probeChannel } from './channels.js';
 import { instrumentationActive } from './listening.js';
-import { beginWait, busyWait, endWait, failWait, type InstrumentedRequest, type Wait } from './tracker.js';
+import { beginWait, busyWait, deliverTerminal, endWait, failWait, type InstrumentedRequest, type Wait } from './tracker.js';
 
 function context(w: Wait, sync: boolean): AcquireContext {
   return { path: w.path, kind: w.kind, mode: w.mode, range: w.range, label: w.label, sync, waitId: w.id };
@@ -32,10 +32,12 @@ export function traceLock<H>(
     } catch (e) {
       const p = failWait(w, e);
       if (p) await p;
+      deliverTerminal(w);
       throw e;
     }
     const p = endWait(w);
     if (p) await p;
+    deliverTerminal(w);
     return h;
   };
   if (!acquireChannel.hasSubscribers) return body();
@@ -60,10 +62,12 @@ export function traceTryLock<H>(
       h = run(w);
     } catch (e) {
       void failWait(w, e); // never blocked: settles synchronously
+      deliverTerminal(w);
       throw e;
     }
     if (h === null) busyWait(w);
     else void endWait(w);
+    deliverTerminal(w);
     return h;
   };
   if (!acquireChannel.hasSubscribers) return body();

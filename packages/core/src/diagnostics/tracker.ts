@@ -15,6 +15,7 @@ import type {
 } from '../record/index.js';
 import { readCards } from './cards.js';
 import { contendedChannel } from './channels.js';
+import { deliverDirect, publishRecord, wanted, wantedDirect } from './direct.js';
 import { ensureEventLoopMonitor } from './eld.js';
 import { instrumentationActive } from './listening.js';
 import { registry, type Tracked } from './registry.js';
@@ -92,8 +93,16 @@ export class Wait implements Tracked {
   /** @internal */ ctx: AcquireContext | null = null;
   /** @internal What refused the latest attempt: the contended record's `error`. */
   refusal: RecordError | null = null;
+  /** @internal The terminal record, for direct subscribers (direct.ts); set with ctx.record. */
+  terminal: LockscopeRecord | null = null;
   /** Set by onHeld when this call acquired the lock. */
   holdId: number | null = null;
+  /**
+   * The caller's stack: captured when the call starts waiting or fails, still inside the call
+   * (captureStackTrace cuts at `caller`, so it is the same stack as at its first line). A lock
+   * granted at once leaves it to its Hold (holds.ts).
+   */
+  stack: CapturedStack | null = null;
 
   constructor(
     readonly path: string,
@@ -101,11 +110,22 @@ export class Wait implements Tracked {
     readonly mode: RecordLockMode,
     range: RecordRange | null | undefined,
     readonly opts: ResolvedCallOptions,
-    readonly stack: CapturedStack | null,
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+    readonly caller: Function,
     readonly timeout: number,
   ) {
     this.label = opts.label;
     this.range = range ?? null;
+  }
+
+  /**
+   * Capture the caller's stack now if it is kept and not yet taken. Only valid while the public
+   * call is still on the stack (the engine's synchronous part).
+   */
+  captureStack(): void {
+    if (this.stack !== null) return;
+    const cfg = liveConfig();
+    if (cfg.snapshot.stack !== false || cfg.cards !== false) this.stack = captureStack(this.caller);
   }
 
   /**
@@ -134,6 +154,7 @@ export class Wait implements Tracked {
   blocked(dev?: number, ino?: number): void {
     if (dev !== undefined && ino !== undefined) this.setFile(dev, ino);
     if (this.wasBlocked || this.state !== WAITING) return;
+    this.captureStack();
     this.wasBlocked = true;
     const delay = Math.max(0, this.threshold - (performance.now() - this.t0));
     this.timer = setTimeout(onThreshold, delay, this);
@@ -152,10 +173,10 @@ export function beginWait(path: string, req: InstrumentedRequest, caller?: Funct
   if (!instrumentationActive()) return undefined;
   const fn = caller?.name || 'lock';
   const opts = resolveCallOptions(fn, path, req);
-  const cfg = liveConfig();
   const timeout = typeof req.timeout === 'number' && req.timeout >= 0 ? req.timeout : Infinity;
-  const stack = cfg.snapshot.stack || cfg.cards !== false ? captureStack(caller ?? beginWait) : null;
-  const w = new Wait(path, req.kind, req.mode, req.range, opts, stack, timeout);
+  const w = new Wait(path, req.kind, req.mode, req.range, opts, caller ?? beginWait, timeout);
+  // Without a public caller to cut at, later is too late to tell the caller's frames apart.
+  if (caller === undefined) w.captureStack();
   registry.add(w);
   ensureEventLoopMonitor();
   return w;
@@ -178,13 +199,11 @@ function contend(w: Wait, waitedMs: number, lookUp: boolean): void {
   w.state = CONTENDING;
   const time = Date.now();
   // The snapshot is of this moment; holders follow asynchronously.
-  const snapshot = contendedChannel.hasSubscribers ? takeSnapshot({ stack: w.stack, self: w, report: w.opts.report }) : null;
+  const snapshot = wanted(contendedChannel, 'contended') ? takeSnapshot({ stack: w.stack, self: w, report: w.opts.report }) : null;
   const holders = lookUp ? resolveHolders(w) : skipHolders(w);
   w.pending = holders.then(() => {
     try {
-      if (contendedChannel.hasSubscribers) {
-        contendedChannel.publish(record(w, 'contended', time, waitedMs, w.refusal ?? undefined, snapshot));
-      }
+      publishRecord(contendedChannel, 'contended', () => record(w, 'contended', time, waitedMs, w.refusal ?? undefined, snapshot));
     } catch {
       // a record that cannot be built must not break the wait
     }
@@ -283,6 +302,23 @@ function record(
   });
 }
 
+function setTerminal(w: Wait, r: LockscopeRecord): void {
+  if (w.ctx !== null) w.ctx.record = r;
+  w.terminal = r;
+}
+
+/**
+ * Hand the call's terminal record to direct subscribers. The acquire TracingChannel's own
+ * subscribers read it from the context at the terminal event; direct ones get it here, at the
+ * same point of the call (just before it returns or settles).
+ */
+export function deliverTerminal(w: Wait): void {
+  const r = w.terminal;
+  if (r === null) return;
+  w.terminal = null;
+  deliverDirect(r);
+}
+
 function close(w: Wait): boolean {
   if (w.state === DONE) return false;
   w.state = DONE;
@@ -305,7 +341,7 @@ export function endWait(w: Wait | undefined): Promise<void> | undefined {
   contendLate(w, waitedMs, false);
   close(w);
   const finish = (): void => {
-    if (w.ctx !== null) w.ctx.record = record(w, 'acquired', time, waitedMs, undefined, null);
+    if (w.ctx !== null || wantedDirect('acquired')) setTerminal(w, record(w, 'acquired', time, waitedMs, undefined, null));
   };
   if (w.pending !== null) return w.pending.then(finish);
   finish();
@@ -337,9 +373,9 @@ export function failWait(w: Wait | undefined, error: unknown): Promise<void> | u
       if (w.holders !== null && w.complete !== null && error instanceof LockError && (event === 'timeout' || event === 'aborted')) {
         error.holders = w.holders;
       }
-      if (w.ctx !== null) {
+      if (w.ctx !== null || wantedDirect(event)) {
         const snap = takeSnapshot({ stack: w.stack, self: w, report: w.opts.report });
-        w.ctx.record = record(w, event, time, waitedMs, error, snap);
+        setTerminal(w, record(w, event, time, waitedMs, error, snap));
       }
     } catch {
       // instrumentation never replaces the caller's error

@@ -17,6 +17,7 @@ import { lockErrors } from '../errors/factories.js';
 import { checkPath, show } from '../path.js';
 import { waitAbortError, waitTimeoutError } from '../lock/errors.js';
 import { idleChannel } from '../diagnostics/channels.js';
+import { publishRecord } from '../diagnostics/direct.js';
 import { buildRecord } from '../record/build.js';
 import { linuxProbe } from '../platform/linux/probe.js';
 import { parseLocks, procDev, readProc } from '../platform/linux/probe-proc.js';
@@ -462,7 +463,7 @@ class IdleWait {
     };
     const probing = this.probing;
     this.release();
-    if (idleChannel.hasSubscribers) idleChannel.publish(idleRecord(result, this.o));
+    publishRecord(idleChannel, 'idle', () => idleRecord(result, this.o));
     // A probe still naming writers is aborted; it closes its /proc directory fd at its next slice.
     if (probing) void probing.finally(() => this.resolve(result));
     else this.resolve(result);

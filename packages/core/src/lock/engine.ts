@@ -517,7 +517,7 @@ export function releaseRequest(req: LockRequest, leaked: boolean): LockError | u
   req.state = 'released';
   const rc = unlockKernel(req, platform);
   finish(req, platform);
-  events.released(req, Date.now() - req.acquiredAt, leaked);
+  events.released(req, leaked);
   return rc === 0 ? undefined : lockErrorFromErrno(platform.lockSyscall(req.kind), -rc, req.path, req.kind);
 }
 

@@ -54,13 +54,17 @@ export function refused(req: LockRequest, syscall: string | null, errno: number)
  * `error` says why, or `error` is undefined for a tryLock() that found the lock busy. Called
  * before the handle is made (and before the caller's promise settles).
  */
-export function acquireEnd(req: LockRequest, _error: unknown): void {
+export function acquireEnd(req: LockRequest, error: unknown): void {
   const w = req.diag;
   if (w === undefined) return;
   // The Wait is reachable from the tracing context, which Node gives the handle (ctx.result):
   // the request must drop it, or the leak registry's held value would keep the handle alive.
   req.diag = undefined;
-  if (req.state !== 'held') return;
+  if (req.state !== 'held') {
+    // A call that fails before waiting: its terminal record's snapshot shows the caller's stack.
+    if (error !== undefined) w.captureStack();
+    return;
+  }
   try {
     req.hold = onHeld(req.path, req.dev, req.ino, req, w);
   } catch {
@@ -68,8 +72,8 @@ export function acquireEnd(req: LockRequest, _error: unknown): void {
   }
 }
 
-/** A held lock was released (`heldMs` since the grant). `leaked`: by the leak detector. */
-export function released(req: LockRequest, _heldMs: number, leaked: boolean): void {
+/** A held lock was released. `leaked`: by the leak detector. */
+export function released(req: LockRequest, leaked: boolean): void {
   const h = req.hold;
   if (h === undefined) return;
   req.hold = undefined;

@@ -1,7 +1,8 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { CHANNELS } from '../diagnostics/channels.js';
+import { addDirect } from '../diagnostics/direct.js';
 import { invalidArgument } from '../errors.js';
-import type { AcquireContext, LockscopeRecord } from './index.js';
+import type { AcquireContext, LockscopeRecord, RecordEvent } from './index.js';
 
 /**
  * How lockscope carries records on its channels, in one place for every consumer (the adapters,
@@ -46,6 +47,14 @@ export interface SubscribeRecordsOptions {
    * host, from inside its lock call.
    */
   onError?: (error: unknown, record: LockscopeRecord) => void;
+  /**
+   * Which events this subscriber wants, asked each time a record would be built (so it may follow
+   * a logger's level as it changes). With it, records are handed over directly instead of through
+   * the channels, and a record nobody wants is never built: a logger at `info` makes lockscope
+   * skip the routine `acquired`/`released` records and the acquire tracing context entirely.
+   * Every record it says yes to arrives exactly as without it. Must be cheap and never throw.
+   */
+  wants?: (event: RecordEvent) => boolean;
 }
 
 type Handlers = Record<'start' | 'end' | 'asyncStart' | 'asyncEnd' | 'error', (m: unknown) => void>;
@@ -60,6 +69,7 @@ export function subscribeRecords(onRecord: (record: LockscopeRecord) => void, op
   if (typeof onRecord !== 'function') throw invalidArgument(fn, undefined, 'onRecord must be a function');
   if (typeof options !== 'object' || options === null) throw invalidArgument(fn, undefined, 'options must be an object');
   if (options.onError !== undefined && typeof options.onError !== 'function') throw invalidArgument(fn, undefined, 'options.onError must be a function');
+  if (options.wants !== undefined && typeof options.wants !== 'function') throw invalidArgument(fn, undefined, 'options.wants must be a function');
   let warned = false;
   const onError =
     options.onError ??
@@ -84,6 +94,29 @@ export function subscribeRecords(onRecord: (record: LockscopeRecord) => void, op
       }
     }
   };
+  const pc = options.probe === true ? diagnosticsChannel.tracingChannel(CHANNELS.probe) : undefined;
+  const probe: Handlers = { start: noop, asyncStart: noop, error: noop, end: noop, asyncEnd: deliver };
+  const wants = options.wants;
+  if (wants !== undefined) {
+    const remove = addDirect({
+      wants: (event) => {
+        try {
+          return wants(event) === true;
+        } catch {
+          return true; // unsure: build it, onRecord decides
+        }
+      },
+      deliver,
+    });
+    pc?.subscribe(probe);
+    let on = true;
+    return () => {
+      if (!on) return;
+      on = false;
+      remove();
+      pc?.unsubscribe(probe);
+    };
+  }
   const acquire: Handlers = {
     start: noop,
     asyncStart: noop,
@@ -93,11 +126,9 @@ export function subscribeRecords(onRecord: (record: LockscopeRecord) => void, op
     },
     asyncEnd: deliver,
   };
-  const probe: Handlers = { start: noop, asyncStart: noop, error: noop, end: noop, asyncEnd: deliver };
   for (const name of RECORD_CHANNELS) diagnosticsChannel.subscribe(name, deliver);
   const tc = diagnosticsChannel.tracingChannel(CHANNELS.acquire);
   tc.subscribe(acquire);
-  const pc = options.probe === true ? diagnosticsChannel.tracingChannel(CHANNELS.probe) : undefined;
   pc?.subscribe(probe);
   let active = true;
   return () => {

@@ -7,7 +7,8 @@
  * the main thread stores the job's seq in CANCEL, then sends SIGURG (handler without SA_RESTART)
  * to this thread's tid until DONE == seq. Here: publish JOB = seq, check CANCEL before every
  * attempt, retry on EINTR unless cancelled. A signal that lands before the syscall starts is lost,
- * which is why the main thread keeps re-sending until DONE moves.
+ * which is why the main thread keeps re-sending until DONE moves. The result (ERRNO, CANCELLED,
+ * then DONE = seq, notified) is read by the main thread's Atomics.waitAsync.
  *
  * Pause (for process.report.getReport(), which waits for every worker thread to run JS): while
  * PAUSE is 1 the loop leaves the kernel on the same signal, publishes PAUSED = seq and waits in
@@ -25,7 +26,7 @@ import {
   F_RDLCK,
   F_WRLCK,
 } from './libc.js';
-import { S_TID, S_JOB, S_CANCEL, S_DONE, S_PAUSE, S_PAUSED, KIND_FLOCK, KIND_POSIX, type WaitJob, type WaitResult } from './protocol.js';
+import { S_TID, S_JOB, S_CANCEL, S_DONE, S_PAUSE, S_PAUSED, S_ERRNO, S_CANCELLED, KIND_FLOCK, KIND_POSIX, type WaitJob } from './protocol.js';
 
 const EINTR = 4;
 const port = parentPort!;
@@ -62,10 +63,12 @@ port.on('message', (job: WaitJob) => {
     errno = 0;
   }
   Atomics.store(S, S_JOB, 0);
+  // The result goes through shared memory: the main thread's Atomics.waitAsync on S_DONE wakes
+  // on this notify, without a message to serialize and dispatch (the hand-off's latency).
+  Atomics.store(S, S_ERRNO, errno);
+  Atomics.store(S, S_CANCELLED, cancelled ? 1 : 0);
   Atomics.store(S, S_DONE, job.seq);
   Atomics.notify(S, S_DONE);
-  const result: WaitResult = { seq: job.seq, errno, cancelled };
-  port.postMessage(result);
 });
 
 function stepAside(seq: number): void {

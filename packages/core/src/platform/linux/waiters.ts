@@ -2,11 +2,13 @@
  * Main-thread side of blocking waits: a pool of dedicated waiter threads (waiter.ts), one blocking
  * lock call each. Why not koffi `.async`: it parks the call on the libuv threadpool (4 threads
  * shared with fs, dns.lookup, crypto, zlib), so a few waits starve the whole process. A thread
- * blocked in the kernel is woken by the kernel's own queue within microseconds of a release, so
- * hand-off costs one postMessage, and costs no CPU while waiting.
+ * blocked in the kernel is woken by the kernel's own queue within microseconds of a release; it
+ * reports through shared memory and Atomics.notify, which wakes the main thread's
+ * Atomics.waitAsync (no message to serialize or dispatch), and costs no CPU while waiting.
  *
  * Liveness: a thread with a job is ref'd (a pending wait keeps the process alive like pending I/O);
- * idle threads are unref'd and retire after IDLE_MS. Cancellation interrupts the blocked syscall
+ * idle threads are unref'd and retire after IDLE_MS to 2 x IDLE_MS (one sweep timer for the pool,
+ * so a hand-off arms no timer). Cancellation interrupts the blocked syscall
  * with SIGURG sent to that thread (see waiter.ts for the protocol). At process 'exit' (process.exit(),
  * uncaught exception) every blocked thread is interrupted synchronously, because Node would
  * otherwise hang joining a thread stuck in flock().
@@ -22,12 +24,13 @@ import {
   S_DONE,
   S_PAUSE,
   S_PAUSED,
+  S_ERRNO,
+  S_CANCELLED,
   S_SLOTS,
   KIND_FLOCK,
   KIND_POSIX,
   KIND_OFD,
   type WaitJob,
-  type WaitResult,
 } from './protocol.js';
 
 /** An idle waiter thread retires after this long (spawning one costs ~30-50 ms). */
@@ -48,7 +51,8 @@ class WaiterThread {
   readonly s: Int32Array;
   readonly worker: Worker;
   job: Job | null = null;
-  idleTimer: NodeJS.Timeout | null = null;
+  /** performance.now() when it last became idle. */
+  idleSince = 0;
 
   constructor() {
     const sab = new SharedArrayBuffer(S_SLOTS * 4);
@@ -61,7 +65,6 @@ class WaiterThread {
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
     });
-    this.worker.on('message', (r: WaitResult) => onResult(this, r));
     this.worker.on('error', (err) => onDeath(this, err));
     this.worker.on('exit', (code) => onDeath(this, new Error(`lockscope waiter thread exited (code ${code})`)));
   }
@@ -113,17 +116,38 @@ export function startWait(
 ): PendingWait {
   if (!installed) install();
   const t = idle.pop() ?? spawn();
-  if (t.idleTimer) {
-    clearTimeout(t.idleTimer);
-    t.idleTimer = null;
-  }
   seqCounter = seqCounter >= 0x7fffffff ? 1 : seqCounter + 1;
   const job = new Job(t, seqCounter, done);
   t.job = job;
   t.worker.ref();
+  // Read before the job is posted: the thread may finish it before waitAsync below is armed.
+  const prev = Atomics.load(t.s, S_DONE);
   const msg: WaitJob = { seq: job.seq, fd, kind: KIND_CODE[kind], exclusive, start, length };
   t.worker.postMessage(msg);
+  awaitDone(t, job, prev);
   return job;
+}
+
+// ES2024 lib typing; present in every supported Node (V8 8.7+).
+const waitAsync = (Atomics as unknown as {
+  waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
+/** Wake when the thread stores S_DONE (its Atomics.notify); then report the job's result. */
+function awaitDone(t: WaiterThread, job: Job, prev: number): void {
+  const r = waitAsync(t.s, S_DONE, prev);
+  if (r.async) void r.value.then(() => onDone(t, job));
+  else queueMicrotask(() => onDone(t, job));
+}
+
+function onDone(t: WaiterThread, job: Job): void {
+  if (t.job !== job || job.finished) return; // the thread died and onDeath reported it
+  const done = Atomics.load(t.s, S_DONE);
+  if (done !== job.seq) {
+    awaitDone(t, job, done);
+    return;
+  }
+  onResult(t, Atomics.load(t.s, S_ERRNO), Atomics.load(t.s, S_CANCELLED) === 1);
 }
 
 /** Number of live waiter threads and of those currently waiting (for tests and diagnostics). */
@@ -176,21 +200,32 @@ function resume(threads: WaiterThread[]): void {
 function spawn(): WaiterThread {
   const t = new WaiterThread();
   all.add(t);
+  sweepTimer ??= setInterval(sweepIdle, IDLE_MS).unref();
   return t;
 }
 
-function onResult(t: WaiterThread, r: WaitResult): void {
-  const job = t.job;
-  if (!job || job.seq !== r.seq) return;
+let sweepTimer: NodeJS.Timeout | null = null;
+
+/** Retire threads idle for IDLE_MS or more; the sweep stops once the pool is empty. */
+function sweepIdle(): void {
+  const now = performance.now();
+  for (const t of idle.slice()) if (now - t.idleSince >= IDLE_MS) retire(t);
+  if (all.size === 0 && sweepTimer !== null) {
+    clearInterval(sweepTimer);
+    sweepTimer = null;
+  }
+}
+
+function onResult(t: WaiterThread, errno: number, cancelled: boolean): void {
+  const job = t.job!;
   job.finished = true;
   t.job = null;
   cancelling.delete(t);
   t.worker.unref();
   // Back to the pool before `done`: done may start the next wait on this very thread.
   idle.push(t);
-  t.idleTimer = setTimeout(retire, IDLE_MS, t);
-  t.idleTimer.unref();
-  job.done(r.errno, r.cancelled);
+  t.idleSince = performance.now();
+  job.done(errno, cancelled);
 }
 
 function onDeath(t: WaiterThread, cause: unknown): void {
@@ -198,7 +233,6 @@ function onDeath(t: WaiterThread, cause: unknown): void {
   const i = idle.indexOf(t);
   if (i >= 0) idle.splice(i, 1);
   cancelling.delete(t);
-  if (t.idleTimer) clearTimeout(t.idleTimer);
   const job = t.job;
   t.job = null;
   if (job && !job.finished) {
