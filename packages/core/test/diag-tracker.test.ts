@@ -7,7 +7,7 @@ import { CHANNELS, configure, LockError, probeHolderResolver, resetConfig, getCo
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 // Engine-facing hooks are internal (not in the package's exports): the built module by path.
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, contendedRecord, makeTestResolver, pythonFlockHolder, sleep, timeoutCount, type Holder, countPublishes } from './diag-support.js';
+import { assertValidRecord, contendedRecord, makeTestResolver, pythonFlockHolder, sleep, ownTimers, type Holder, countPublishes } from './diag-support.js';
 import { blockLoopRepeatedly } from '../../../test-support/event-loop.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
@@ -97,10 +97,10 @@ describe('no subscribers: no cost', () => {
       diag.probeChannel.start, diag.probeChannel.asyncEnd,
     ];
     const { published, restore } = countPublishes(channels);
+    const timers = ownTimers();
     try {
       configure({ contentionThreshold: 0, holdWarning: 1, holdWarningInterval: 1, cardDelay: 0 });
       diag.setHolderResolver(makeTestResolver().resolver);
-      const timers = timeoutCount();
       const seen: unknown[] = [];
       const held = await diag.traceLock(file, req, undefined, async (w) => {
         seen.push(w);
@@ -118,12 +118,14 @@ describe('no subscribers: no cost', () => {
       expect(sync).toBeNull();
       expect(diag.beginWait(file, req)).toBeUndefined();
       expect(diag.onHeld(file, dev, ino, req)).toBeUndefined();
-      expect(timeoutCount()).toBe(timers);
+      expect(timers.created()).toEqual([]);
       expect(diag.eventLoopMonitorRunning()).toBe(false);
       expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
       await sleep(30);
       expect(published).toEqual([]);
+      expect(timers.created()).toEqual([]);
     } finally {
+      timers.stop();
       // Node swaps the channel's prototype on (un)subscribe: drop the own property, do not reassign.
       restore();
     }
@@ -136,7 +138,7 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     diag.setHolderResolver(resolver);
     configure({ contentionThreshold: 60, holdersDeadline: 2000 });
     const c = collect();
-    const baseTimers = timeoutCount();
+    const timers = ownTimers();
     type Plan = { d: number; end: 'acquired' | 'timeout' | 'aborted' | 'error'; blocks: boolean };
     const plans: Plan[] = [];
     for (let i = 0; i < 150; i++) {
@@ -233,7 +235,9 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     expect(released).toHaveLength(holds.length);
     expect(calls.length).toBeGreaterThan(0);
     expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
-    expect(timeoutCount()).toBeLessThanOrEqual(baseTimers + 1); // + the event-loop monitor watchdog
+    // Only the event-loop monitor's watchdog may outlive the waits (the probe's idle workers aside).
+    expect(timers.live('diagnostics').filter((m) => m !== 'diagnostics/eld')).toEqual([]);
+    timers.stop();
   });
 
   it('a timeout shorter than twice the threshold reports contention at half the timeout', async () => {
