@@ -202,9 +202,13 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     for (const r of [...c.contended, ...c.terminal, ...c.other]) assertValidRecord(r);
     for (const r of c.contended) {
       if (r.holdersComplete === false) {
-        // Acquired before the loop ran its contention timer: holders not looked up (gone by then).
-        expect(r.holders).toEqual([]);
-        expect(c.terminal.find((t) => t.waitId === r.waitId)!.event).toBe('acquired');
+        const t = c.terminal.find((x) => x.waitId === r.waitId)!;
+        // Acquired before the loop ran its contention timer: contended at its acquisition, holders
+        // not looked up (gone by then).
+        if (t.event === 'acquired' && r.waitedMs === t.waitedMs) expect(r.holders).toEqual([]);
+        // Otherwise the lookup ran out of holdersDeadline (2 s; 130 probes at once on a loaded
+        // machine): what it found so far, marked partial.
+        else for (const h of r.holders) expect(h).toMatchObject({ pid: holder.pid, role: 'holder' });
         continue;
       }
       expect(r.holders.map((h) => h.pid)).toContain(holder.pid);
