@@ -2,7 +2,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CHANNELS, configure, LockError, probeHolderResolver, resetConfig, getConfig } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 // Engine-facing hooks are internal (not in the package's exports): the built module by path.
@@ -139,6 +139,7 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     configure({ contentionThreshold: 60, holdersDeadline: 2000 });
     const c = collect();
     const timers = ownTimers();
+    onTestFinished(() => timers.stop());
     type Plan = { d: number; end: 'acquired' | 'timeout' | 'aborted' | 'error'; blocks: boolean };
     const plans: Plan[] = [];
     for (let i = 0; i < 150; i++) {
@@ -241,7 +242,6 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
     // Only the event-loop monitor's watchdog may outlive the waits (the probe's idle workers aside).
     expect(timers.live('diagnostics').filter((m) => m !== 'diagnostics/eld')).toEqual([]);
-    timers.stop();
   });
 
   it('a timeout shorter than twice the threshold reports contention at half the timeout', async () => {
