@@ -65,7 +65,7 @@ function wrap(proc: ChildProcess, group = false): Holder {
       else proc.kill('SIGTERM');
     },
     kill(signal = 'SIGKILL') {
-      // flock(1) runs its command as a child that shares the locked description: kill the group.
+      // flock(1) runs its command (sleep) as a child: kill the group, or the sleep lingers.
       if (group && proc.pid !== undefined) {
         try {
           process.kill(-proc.pid, signal);
