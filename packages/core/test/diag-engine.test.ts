@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CHANNELS, configure, LockError, lock, lockStats, probe, resetConfig, tryLock, withLock, type LockHandle } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, timeoutCount, type Holder, countPublishes } from './diag-support.js';
+import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, ownTimers, type Holder, countPublishes } from './diag-support.js';
 import { CORE_DIST, flockTry } from './helpers/lock-procs.js';
 import { pyHolder } from './helpers/probe-procs.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
@@ -225,7 +225,7 @@ describe('foreign holders through the real engine and probe', () => {
       await hold(flockHolder(files[3]!)),
     ];
     const c = collect();
-    const baseTimers = timeoutCount();
+    const timers = ownTimers();
     try {
       const ac = new AbortController();
       const plans = Array.from({ length: 20 }, (_, i) => ({ file: i % 4, end: (['timeout', 'aborted', 'acquired'] as const)[i % 3]! }));
@@ -266,8 +266,10 @@ describe('foreign holders through the real engine and probe', () => {
       expect(c.other.filter((r) => r.event === 'released')).toHaveLength(byEnd.acquired);
       expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
       expect(lockStats()).toMatchObject({ held: 0, waiting: 0, queued: 0 });
-      expect(timeoutCount()).toBeLessThanOrEqual(baseTimers);
+      expect(timers.live('lock')).toEqual([]);
+      expect(timers.live('diagnostics').filter((m) => m !== 'diagnostics/eld')).toEqual([]);
     } finally {
+      timers.stop();
       c.stop();
     }
   });
@@ -454,12 +456,12 @@ describe('nobody listening (real engine)', () => {
     ];
     const { published, restore } = countPublishes(channels);
     const cardsBefore = existsSync(cardDir) ? readdirSync(cardDir).length : 0;
+    const timers = ownTimers();
     try {
-      const timers = timeoutCount();
       (await lock(f, { label: 'x' })).releaseSync();
       tryLock(f)!.releaseSync();
       await withLock(f, async () => {
-        expect(timeoutCount()).toBe(timers);
+        expect(timers.created('diagnostics')).toEqual([]);
         expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
         await sleep(30); // a holdWarning / card timer would have fired by now
       });
@@ -470,17 +472,19 @@ describe('nobody listening (real engine)', () => {
       const ac = new AbortController();
       const p = lock(g, { signal: ac.signal });
       await sleep(50);
-      expect(timeoutCount()).toBe(timers); // the wait itself arms no timer without a timeout
+      expect(timers.live('lock')).toEqual([]); // the wait itself arms no timer without a timeout
       ac.abort();
       expect((await rejection(p)).holders).toBeUndefined();
       await sleep(30);
-      expect(timeoutCount()).toBe(timers);
+      expect(timers.live('lock')).toEqual([]);
+      expect(timers.created('diagnostics')).toEqual([]);
       expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
       expect(diag.eventLoopMonitorRunning()).toBe(false);
       expect(published).toEqual([]);
       expect(existsSync(cardDir) ? readdirSync(cardDir).length : 0).toBe(cardsBefore);
       void py;
     } finally {
+      timers.stop();
       restore();
     }
   });

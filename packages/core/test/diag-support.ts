@@ -5,7 +5,9 @@
  * each through /proc/PID/fdinfo `lock:` lines on an fd of the same (dev, ino).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHook } from 'node:async_hooks';
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { lock, LockError } from '@lockscope/core';
 import { subscribeRecords, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
 
@@ -127,9 +129,37 @@ export function flockHolder(file: string): Promise<Holder> {
   return spawnHolder('flock', ['-x', file, 'sh', '-c', 'echo ready; exec sleep 600']);
 }
 
-/** Number of live `Timeout` resources in this process. */
-export function timeoutCount(): number {
-  return process.getActiveResourcesInfo().filter((t) => t === 'Timeout').length;
+const CORE_ROOT = fileURLToPath(new URL('../', import.meta.url));
+const HERE = fileURLToPath(import.meta.url);
+const OWN_MODULE = new RegExp(`${CORE_ROOT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:dist|src)/(.+?)\\.(?:js|ts):`);
+
+/**
+ * Timers (setTimeout/setInterval, ref'd or not) that lockscope's own modules create from now on,
+ * each named by its module ('diagnostics/tracker'). Counting the process's Timeouts instead counts
+ * the test runner's own timers, which come and go, and misses unref'd ones. A timer is lockscope's
+ * when the first frame that created it outside Node's internals is in core's dist or src.
+ */
+export function ownTimers(): { created(area?: string): string[]; live(area?: string): string[]; stop(): void } {
+  const timers: Array<{ module: string; timer: { _destroyed?: boolean } }> = [];
+  const hook = createHook({
+    init(_id, type, _trigger, resource) {
+      if (type !== 'Timeout') return;
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 30;
+      const stack = new Error().stack ?? '';
+      Error.stackTraceLimit = limit;
+      const frame = stack.split('\n').slice(1).find((l) => l.includes('/') && !l.includes('node:') && !l.includes(HERE));
+      const module = frame === undefined ? undefined : OWN_MODULE.exec(frame)?.[1];
+      if (module !== undefined) timers.push({ module, timer: resource as { _destroyed?: boolean } });
+    },
+  }).enable();
+  const select = (area: string | undefined, t: (typeof timers)[number]) => area === undefined || t.module.startsWith(`${area}/`);
+  return {
+    created: (area) => timers.filter((t) => select(area, t)).map((t) => t.module),
+    // Node marks a Timeout _destroyed once it fired (and does not repeat) or was cleared.
+    live: (area) => timers.filter((t) => select(area, t) && t.timer._destroyed !== true).map((t) => t.module),
+    stop: () => void hook.disable(),
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,13 +2,13 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { CHANNELS, configure, LockError, probeHolderResolver, resetConfig, getConfig } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 // Engine-facing hooks are internal (not in the package's exports): the built module by path.
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, contendedRecord, makeTestResolver, pythonFlockHolder, sleep, timeoutCount, type Holder, countPublishes } from './diag-support.js';
-import { blockLoopRepeatedly } from '../../../test-support/event-loop.js';
+import { assertValidRecord, contendedRecord, makeTestResolver, pythonFlockHolder, sleep, ownTimers, type Holder, countPublishes } from './diag-support.js';
+import { blockLoopRepeatedly, sampleLoopLag } from '../../../test-support/event-loop.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-diag-'));
@@ -97,10 +97,10 @@ describe('no subscribers: no cost', () => {
       diag.probeChannel.start, diag.probeChannel.asyncEnd,
     ];
     const { published, restore } = countPublishes(channels);
+    const timers = ownTimers();
     try {
       configure({ contentionThreshold: 0, holdWarning: 1, holdWarningInterval: 1, cardDelay: 0 });
       diag.setHolderResolver(makeTestResolver().resolver);
-      const timers = timeoutCount();
       const seen: unknown[] = [];
       const held = await diag.traceLock(file, req, undefined, async (w) => {
         seen.push(w);
@@ -118,12 +118,14 @@ describe('no subscribers: no cost', () => {
       expect(sync).toBeNull();
       expect(diag.beginWait(file, req)).toBeUndefined();
       expect(diag.onHeld(file, dev, ino, req)).toBeUndefined();
-      expect(timeoutCount()).toBe(timers);
+      expect(timers.created()).toEqual([]);
       expect(diag.eventLoopMonitorRunning()).toBe(false);
       expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
       await sleep(30);
       expect(published).toEqual([]);
+      expect(timers.created()).toEqual([]);
     } finally {
+      timers.stop();
       // Node swaps the channel's prototype on (un)subscribe: drop the own property, do not reassign.
       restore();
     }
@@ -136,7 +138,8 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     diag.setHolderResolver(resolver);
     configure({ contentionThreshold: 60, holdersDeadline: 2000 });
     const c = collect();
-    const baseTimers = timeoutCount();
+    const timers = ownTimers();
+    onTestFinished(() => timers.stop());
     type Plan = { d: number; end: 'acquired' | 'timeout' | 'aborted' | 'error'; blocks: boolean };
     const plans: Plan[] = [];
     for (let i = 0; i < 150; i++) {
@@ -200,9 +203,13 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     for (const r of [...c.contended, ...c.terminal, ...c.other]) assertValidRecord(r);
     for (const r of c.contended) {
       if (r.holdersComplete === false) {
-        // Acquired before the loop ran its contention timer: holders not looked up (gone by then).
-        expect(r.holders).toEqual([]);
-        expect(c.terminal.find((t) => t.waitId === r.waitId)!.event).toBe('acquired');
+        const t = c.terminal.find((x) => x.waitId === r.waitId)!;
+        // Acquired before the loop ran its contention timer: contended at its acquisition, holders
+        // not looked up (gone by then).
+        if (t.event === 'acquired' && r.waitedMs === t.waitedMs) expect(r.holders).toEqual([]);
+        // Otherwise the lookup ran out of holdersDeadline (2 s; 130 probes at once on a loaded
+        // machine): what it found so far, marked partial.
+        else for (const h of r.holders) expect(h).toMatchObject({ pid: holder.pid, role: 'holder' });
         continue;
       }
       expect(r.holders.map((h) => h.pid)).toContain(holder.pid);
@@ -233,7 +240,8 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     expect(released).toHaveLength(holds.length);
     expect(calls.length).toBeGreaterThan(0);
     expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
-    expect(timeoutCount()).toBeLessThanOrEqual(baseTimers + 1); // + the event-loop monitor watchdog
+    // Only the event-loop monitor's watchdog may outlive the waits (the probe's idle workers aside).
+    expect(timers.live('diagnostics').filter((m) => m !== 'diagnostics/eld')).toEqual([]);
   });
 
   it('a timeout shorter than twice the threshold reports contention at half the timeout', async () => {
@@ -345,7 +353,8 @@ describe('tryLock and probe tracing', () => {
     const subs = { asyncEnd: (m: unknown) => got.push(m as ProbeContext) };
     tc.subscribe(subs as never);
     const resolver = probeHolderResolver;
-    const res = await diag.traceProbe(file, { deadline: 10 }, () => resolver(file, dev, ino, { deadlineMs: 100 }), (r) => ({ dev, ino, holders: r.holders, complete: r.complete }));
+    // The budget tests give lookups (vitest-setup): 100 ms can run out on a loaded machine.
+    const res = await diag.traceProbe(file, { deadline: 10 }, () => resolver(file, dev, ino, { deadlineMs: TEST_HOLDERS_DEADLINE }), (r) => ({ dev, ino, holders: r.holders, complete: r.complete }));
     tc.unsubscribe(subs as never);
     expect(res.holders.map((h) => h.pid)).toContain(holder.pid);
     expect(got).toHaveLength(1);
@@ -457,9 +466,12 @@ describe.runIf(process.platform === 'linux')('snapshot: event-loop delay of the 
   };
 
   it('an idle loop reads about 0 ms; a loop blocked 60 ms every 150 ms about 60 ms at p99 and max', async () => {
+    const lag = sampleLoopLag();
     const idle = await delayOf();
+    const lagP50 = lag();
     expect(idle.p50).toBeGreaterThanOrEqual(0);
-    expect(idle.p50).toBeLessThan(10);
+    // About the loop's real lateness (0 on an idle machine); the interval read as delay is 20 more.
+    expect(idle.p50, `loop lag p50 ${lagP50} ms measured alongside`).toBeLessThan(lagP50 + 10);
     expect(idle.p99).toBeGreaterThanOrEqual(idle.p50);
     expect(idle.max).toBeGreaterThanOrEqual(idle.p99);
     const unblock = blockLoopRepeatedly(60, 150);

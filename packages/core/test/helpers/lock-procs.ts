@@ -1,6 +1,6 @@
 /** Real foreign processes for lock tests: flock(1), python3 fcntl holders, child Node scripts. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +65,7 @@ function wrap(proc: ChildProcess, group = false): Holder {
       else proc.kill('SIGTERM');
     },
     kill(signal = 'SIGKILL') {
-      // flock(1) runs its command as a child that shares the locked description: kill the group.
+      // flock(1) runs its command (sleep) as a child: kill the group, or the sleep lingers.
       if (group && proc.pid !== undefined) {
         try {
           process.kill(-proc.pid, signal);
@@ -92,9 +92,13 @@ export function pythonTry(path: string, method: Method, share: 'ex' | 'sh' = 'ex
   return word;
 }
 
-/** flock(1) holding the file while `sleep` runs (prints 'ready' once it holds it). */
+/**
+ * flock(1) holding the file while `sleep` runs (prints 'ready' once it holds it). `-o`: only
+ * flock(1) itself keeps the locked description, so the lock is free once `exited` resolves (the
+ * command, a child that would share it, can outlive flock(1) for a moment when the group is killed).
+ */
 export function flockHolder(path: string, share: 'ex' | 'sh' = 'ex', seconds = 30): Holder {
-  const args = [share === 'sh' ? '-s' : '-x', path, 'sh', '-c', `echo ready; exec sleep ${seconds}`];
+  const args = ['-o', share === 'sh' ? '-s' : '-x', path, 'sh', '-c', `echo ready; exec sleep ${seconds}`];
   return wrap(spawn('flock', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true }), true);
 }
 
@@ -119,6 +123,23 @@ export function nodeChild(source: string, opts: { args?: string[]; env?: NodeJS.
 
 export function fdCount(): number {
   return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * This process's fds open on `path`. A leak check on the lock file itself: the process's total fd
+ * count also moves with the waiter-thread pool (threads start and retire on their own schedule)
+ * and with the stdio pipes of child processes that exited but are not closed yet.
+ */
+export function fdsOn(path: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === path) n++;
+    } catch {
+      // closed since the listing
+    }
+  }
+  return n;
 }
 
 export function threadCount(): number {
