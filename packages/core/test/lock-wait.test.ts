@@ -163,12 +163,12 @@ describe('signals', () => {
     const f = fresh();
     const holder = flockHolder(f);
     await holder.waitFor('ready');
-    const fds = fdCount();
+    const fds = fdsOn(f);
     const err = (await lock(f, { signal: signal as AbortSignal, timeout: 10_000 }).catch((e) => e)) as LockError;
     expect(err).toBeInstanceOf(LockError);
     expect(err).toMatchObject({ code: 'EINVAL', reason: 'invalid-argument', path: f });
     await settled();
-    expect(fdCount()).toBe(fds);
+    expect(fdsOn(f)).toBe(fds);
     holder.kill();
     await holder.exited;
     const h = await lock(f, { timeout: 2_000 }); // a stuck request would make this queue and time out
