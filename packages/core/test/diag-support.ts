@@ -10,6 +10,9 @@ import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { lock, LockError } from '@lockscope/core';
 import { subscribeRecords, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
+import { assertValidRecord } from '../../../test-support/records.js';
+
+export { assertValidRecord, isValidRecord, schemaPath } from '../../../test-support/records.js';
 
 function devString(dev: number): string {
   const major = ((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
@@ -162,7 +165,7 @@ export function ownTimers(): { created(area?: string): string[]; live(area?: str
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../../test-support/sleep.js';
 
 type Publisher = { name: string | symbol; publish(message: unknown): void };
 
@@ -189,26 +192,6 @@ export function fdTarget(pid: number, fd: number): string | null {
   } catch {
     return null;
   }
-}
-
-import { createRequire } from 'node:module';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-
-const require_ = createRequire(import.meta.url);
-/** The schema as the package exports it (`@lockscope/core/record.schema.json`). */
-export const schemaPath = require_.resolve('@lockscope/core/record.schema.json');
-export const recordSchema = JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
-const ajv = new Ajv2020({ strict: true, allErrors: true });
-(addFormats as unknown as (a: Ajv2020) => void)(ajv);
-const validate = ajv.compile(recordSchema);
-
-/** Throws with ajv's messages when `r` is not a valid version-1 record. */
-export function assertValidRecord(r: unknown): void {
-  if (!validate(r)) throw new Error(`record fails the schema: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(r)}`);
-}
-export function isValidRecord(r: unknown): boolean {
-  return validate(r) === true;
 }
 
 /**

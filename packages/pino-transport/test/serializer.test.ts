@@ -9,7 +9,7 @@ import pino from 'pino';
 import { HolderCache, defaultHolderCache, errnoNumber, holdersFor, lockErrorFromErrno, type RecordHolder } from '@lockscope/core';
 import { lockscopeErrSerializer } from '@lockscope/pino-transport';
 import { pyHolder } from '../../core/test/helpers/probe-procs.js';
-import { cleanupTempDirs, startFlockHolder, tempDir } from './support/contention.js';
+import { cleanupTempDirs, startFlockHolder, tempDir } from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 

@@ -16,7 +16,7 @@ import {
   produceIdle,
   startFlockHolder,
   tempDir,
-} from '../../pino-transport/test/support/contention.js';
+} from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 

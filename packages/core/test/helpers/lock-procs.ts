@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from '../../../../test-support/sleep.js';
 
 const HOLDER_PY = fileURLToPath(new URL('./lock-holder.py', import.meta.url));
 /** The built package, for child Node processes (tests themselves import it by name). */
@@ -146,7 +147,7 @@ export function threadCount(): number {
   return readdirSync('/proc/self/task').length;
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
 /** Poll `cond` until true or the (generous) bound passes. */
 export async function until(cond: () => boolean, boundMs = 5_000, what = 'condition'): Promise<void> {

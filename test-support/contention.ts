@@ -13,13 +13,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS, lock, waitIdle, type IdleResult } from '@lockscope/core';
-import { buildRecord, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
-import { blockLoopRepeatedly } from '../../../../test-support/event-loop.js';
+import { buildRecord, type RecordHolder } from '@lockscope/core/record';
+import { blockLoopRepeatedly } from './event-loop.js';
+import { sleep } from './sleep.js';
 
 export interface Holder {
   pid: number;
@@ -178,31 +177,4 @@ export function publishSyntheticRecords(n: number, path = (i: number) => `/synth
   for (let i = 0; i < n; i++) ch.publish(buildRecord('released', { path: path(i), heldMs: i }));
 }
 
-// ---- record schema ----
-
-type Validate = ((r: unknown) => boolean) & { errors?: Array<{ instancePath: string }> | null };
-let validator: Validate | undefined;
-
-/** Validates against core's shipped JSON Schema (`@lockscope/core/record.schema.json`, draft 2020-12). */
-/** Where `record` breaks schema v1 (JSON pointers of the failing instances), [] when it is valid. */
-export function schemaErrors(record: unknown): string[] {
-  validator ??= loadValidator();
-  return validator(record) ? [] : [...new Set((validator.errors ?? []).map((e) => e.instancePath))];
-}
-
-export function assertValidRecord(record: unknown): asserts record is LockscopeRecord {
-  validator ??= loadValidator();
-  if (!validator(record)) {
-    throw new Error(`record does not match schema v1: ${JSON.stringify(validator.errors)}\n${JSON.stringify(record)}`);
-  }
-}
-
-function loadValidator(): Validate {
-  const require = createRequire(import.meta.url);
-  const schema = JSON.parse(readFileSync(require.resolve('@lockscope/core/record.schema.json'), 'utf8')) as object;
-  const Ajv = require('ajv/dist/2020') as new (o: object) => { compile(s: unknown): Validate };
-  const addFormats = require('ajv-formats') as (a: unknown) => void;
-  const ajv = new Ajv({ allErrors: true, strict: true });
-  addFormats(ajv);
-  return ajv.compile(schema);
-}
+export { assertValidRecord, schemaErrors } from './records.js';
