@@ -70,7 +70,7 @@ describe('LockscopeHoldersSpanProcessor', () => {
       expect(() => new LockscopeHoldersSpanProcessor({ cache: {} as never })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     } finally {
       await provider.shutdown();
-      await holder.kill();
+      await holder.stop();
     }
   });
 });

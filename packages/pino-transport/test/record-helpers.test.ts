@@ -112,7 +112,7 @@ describe('subscribeRecords', () => {
       expect(tryLock(f)).toBeNull();
     } finally {
       off();
-      await holder.kill();
+      await holder.stop();
     }
     expect(seen).toEqual([]);
   });

@@ -62,7 +62,7 @@ describe('lockscopeErrSerializer on a real pino logger', () => {
       expect(lines[0]!.err).toMatchObject({ code: 'EWOULDBLOCK', holdersStatus: 'cached' });
       expect((lines[0]!.err.holders as RecordHolder[]).find((h) => h.pid === holder.pid)).toMatchObject({ role: 'holder', command: 'flock' });
     } finally {
-      await holder.kill();
+      await holder.stop();
     }
   });
 
