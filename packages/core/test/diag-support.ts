@@ -4,12 +4,17 @@
  * The resolver reads /proc/locks for candidate PIDs, adds the PIDs a test spawned, and confirms
  * each through /proc/PID/fdinfo `lock:` lines on an fd of the same (dev, ino).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHook } from 'node:async_hooks';
 import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { lock, LockError } from '@lockscope/core';
 import { subscribeRecords, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
+import { assertValidRecord } from '../../../test-support/records.js';
+import { flockHolder as sharedFlockHolder, spawnHolder, type Holder } from '../../../test-support/holders.js';
+
+export { spawnHolder, type Holder } from '../../../test-support/holders.js';
+
+export { assertValidRecord, isValidRecord, schemaPath } from '../../../test-support/records.js';
 
 function devString(dev: number): string {
   const major = ((dev >>> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
@@ -75,58 +80,17 @@ export function makeTestResolver(extraPids: () => number[] = () => []) {
   return { resolver, calls };
 }
 
-export interface Holder {
-  child: ChildProcess;
-  pid: number;
-  stop(): Promise<void>;
-}
-
-/** Spawns a process that holds a lock and prints "ready" once it does. */
-export async function spawnHolder(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Holder> {
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, detached: true });
-  let err = '';
-  child.stderr!.on('data', (d) => (err += String(d)));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const t = setTimeout(() => reject(new Error(`holder not ready: ${err}`)), 20_000);
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('ready')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(t);
-      reject(new Error(`holder exited ${code}: ${err}`));
-    });
-  });
-  return {
-    child,
-    pid: child.pid!,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        // The whole group: flock(1)'s command inherits the lock and would outlive flock itself.
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      }),
-  };
-}
-
 /** python3 holding fcntl.flock(LOCK_EX) on `file` until stdin closes or it is killed. */
 export function pythonFlockHolder(file: string): Promise<Holder> {
   const py = `import fcntl,sys\nf=open(sys.argv[1],'a+')\nfcntl.flock(f,fcntl.LOCK_EX)\nprint('ready',flush=True)\nsys.stdin.read()\n`;
   return spawnHolder('python3', ['-c', py, file]);
 }
 
-/** flock(1) holding an exclusive lock on `file` while `sleep` runs. */
-export function flockHolder(file: string): Promise<Holder> {
-  return spawnHolder('flock', ['-x', file, 'sh', '-c', 'echo ready; exec sleep 600']);
+/** flock(1) holding an exclusive lock on `file` while `sleep` runs, the lock shared with `sleep`. */
+export async function flockHolder(file: string): Promise<Holder> {
+  const holder = sharedFlockHolder(file, 'ex', 600, { withCommand: true });
+  await holder.waitFor('ready', 20_000);
+  return holder;
 }
 
 const CORE_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -162,7 +126,7 @@ export function ownTimers(): { created(area?: string): string[]; live(area?: str
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../../test-support/sleep.js';
 
 type Publisher = { name: string | symbol; publish(message: unknown): void };
 
@@ -189,26 +153,6 @@ export function fdTarget(pid: number, fd: number): string | null {
   } catch {
     return null;
   }
-}
-
-import { createRequire } from 'node:module';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
-
-const require_ = createRequire(import.meta.url);
-/** The schema as the package exports it (`@lockscope/core/record.schema.json`). */
-export const schemaPath = require_.resolve('@lockscope/core/record.schema.json');
-export const recordSchema = JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
-const ajv = new Ajv2020({ strict: true, allErrors: true });
-(addFormats as unknown as (a: Ajv2020) => void)(ajv);
-const validate = ajv.compile(recordSchema);
-
-/** Throws with ajv's messages when `r` is not a valid version-1 record. */
-export function assertValidRecord(r: unknown): void {
-  if (!validate(r)) throw new Error(`record fails the schema: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(r)}`);
-}
-export function isValidRecord(r: unknown): boolean {
-  return validate(r) === true;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
 } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { CHANNELS } from '@lockscope/core';
-import { acquireEndIsTerminal, processIdentity, recordOf, type AcquireContext, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
+import { acquireEndIsTerminal, processIdentity, recordOf, type AcquireContext, type LockscopeRecord, holdersElseOpeners } from '@lockscope/core/record';
 import {
   ATTR_ERROR_TYPE,
   ATTR_FILE_INODE,
@@ -112,6 +112,8 @@ type Handlers = {
   error: (m: unknown) => void;
 };
 
+type Subscription = { tracing: string; handlers: Handlers } | { channel: string; onMessage: (m: unknown) => void };
+
 /**
  * OpenTelemetry instrumentation for lockscope: a span per acquire, an event at contention, and
  * lock metrics, all from lockscope's diagnostics channels (nothing is patched).
@@ -129,11 +131,8 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
   declare private _idleWait: Histogram;
   declare private _subscribed: boolean | undefined;
   declare private _pending: Map<number | AcquireContext, Pending> | undefined;
-  declare private _handlers: Handlers | undefined;
-  declare private _onContended: ((m: unknown) => void) | undefined;
-  declare private _onReleased: ((m: unknown) => void) | undefined;
-  declare private _onLeaked: ((m: unknown) => void) | undefined;
-  declare private _onIdle: ((m: unknown) => void) | undefined;
+  /** Every channel this subscribes to, with its handler: enable() and disable() both walk it. */
+  declare private _subscriptions: Subscription[] | undefined;
 
   constructor(config: LockscopeInstrumentationConfig = {}) {
     if (typeof config !== 'object' || config === null) throw new TypeError('LockscopeInstrumentation: config must be an object');
@@ -192,35 +191,38 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     if (this._subscribed) return;
     this._subscribed = true;
     this._pending ??= new Map();
-    this._handlers ??= {
-      start: (m) => this._start(m as AcquireContext),
-      end: (m) => {
-        if (acquireEndIsTerminal(m as AcquireContext)) this._finish(m as AcquireContext);
+    this._subscriptions ??= [
+      {
+        tracing: CHANNELS.acquire,
+        handlers: {
+          start: (m) => this._start(m as AcquireContext),
+          end: (m) => {
+            if (acquireEndIsTerminal(m as AcquireContext)) this._finish(m as AcquireContext);
+          },
+          asyncEnd: (m) => this._finish(m as AcquireContext),
+          // Both are followed by a terminal event that reads the outcome from the context.
+          asyncStart: noop,
+          error: noop,
+        },
       },
-      asyncEnd: (m) => this._finish(m as AcquireContext),
-      // Both are followed by a terminal event that reads the outcome from the context.
-      asyncStart: noop,
-      error: noop,
-    };
-    this._onContended ??= (m) => this._contended(recordOf(m));
-    this._onReleased ??= (m) => this._released(recordOf(m), false);
-    this._onLeaked ??= (m) => this._released(recordOf(m), true);
-    this._onIdle ??= (m) => this._idle(recordOf(m));
-    diagnosticsChannel.tracingChannel(CHANNELS.acquire).subscribe(this._handlers);
-    diagnosticsChannel.subscribe(CHANNELS.idle, this._onIdle);
-    diagnosticsChannel.subscribe(CHANNELS.contended, this._onContended);
-    diagnosticsChannel.subscribe(CHANNELS.released, this._onReleased);
-    diagnosticsChannel.subscribe(CHANNELS.leaked, this._onLeaked);
+      { channel: CHANNELS.idle, onMessage: (m) => this._idle(recordOf(m)) },
+      { channel: CHANNELS.contended, onMessage: (m) => this._contended(recordOf(m)) },
+      { channel: CHANNELS.released, onMessage: (m) => this._released(recordOf(m), false) },
+      { channel: CHANNELS.leaked, onMessage: (m) => this._released(recordOf(m), true) },
+    ];
+    for (const sub of this._subscriptions) {
+      if ('tracing' in sub) diagnosticsChannel.tracingChannel(sub.tracing).subscribe(sub.handlers);
+      else diagnosticsChannel.subscribe(sub.channel, sub.onMessage);
+    }
   }
 
   override disable(): void {
     if (!this._subscribed) return;
     this._subscribed = false;
-    diagnosticsChannel.tracingChannel(CHANNELS.acquire).unsubscribe(this._handlers!);
-    diagnosticsChannel.unsubscribe(CHANNELS.contended, this._onContended!);
-    diagnosticsChannel.unsubscribe(CHANNELS.released, this._onReleased!);
-    diagnosticsChannel.unsubscribe(CHANNELS.leaked, this._onLeaked!);
-    diagnosticsChannel.unsubscribe(CHANNELS.idle, this._onIdle!);
+    for (const sub of this._subscriptions!) {
+      if ('tracing' in sub) diagnosticsChannel.tracingChannel(sub.tracing).unsubscribe(sub.handlers);
+      else diagnosticsChannel.unsubscribe(sub.channel, sub.onMessage);
+    }
     // Calls in flight keep their spans; end them now so none is left open forever.
     for (const p of this._pending!.values()) p.span?.end();
     this._pending!.clear();
@@ -386,14 +388,8 @@ function lockAttributes(kind: string | null, mode: string | null, outcome = ''):
   return a;
 }
 
-function lockHolders(record: LockscopeRecord): RecordHolder[] {
-  // Openers are not what the wait is about; show them only when no lock holder was found.
-  const holders = record.holders.filter((h) => h.role === 'holder');
-  return holders.length > 0 ? holders : record.holders;
-}
-
 function setHolderAttributes(span: Span, record: LockscopeRecord): void {
-  const holders = lockHolders(record);
+  const holders = holdersElseOpeners(record.holders);
   if (holders.length === 0) return;
   span.setAttribute(ATTR_LOCK_HOLDER_PIDS, holders.map((h) => h.pid));
   span.setAttribute(ATTR_LOCK_HOLDER_COMMANDS, holders.map(commandOf));
@@ -407,7 +403,7 @@ function setHolderAttributes(span: Span, record: LockscopeRecord): void {
 function contentionEventAttributes(record: LockscopeRecord, withStack: boolean): Attributes {
   const a: Attributes = {};
   if (record.waitedMs != null) a[ATTR_LOCK_WAIT_DURATION] = record.waitedMs / 1000;
-  const holders = lockHolders(record);
+  const holders = holdersElseOpeners(record.holders);
   const first = holders[0];
   if (first) {
     // The process that holds the lock, in semconv's process.* terms.

@@ -14,7 +14,7 @@ import { HolderCache, errnoNumber, holdersFor, lockErrorFromErrno } from '@locks
 import { LockscopeHoldersSpanProcessor } from '@lockscope/otel';
 import { runningExecutable } from '../../core/test/helpers/probe-procs.js';
 import { OTEL_LINE, tracing } from './support/tracing.js';
-import { cleanupTempDirs, startFlockHolder, tempDir } from '../../pino-transport/test/support/contention.js';
+import { cleanupTempDirs, startFlockHolder, tempDir } from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 const FIXTURE = fileURLToPath(new URL('./fixtures/fs-spans.cjs', import.meta.url));
@@ -70,7 +70,7 @@ describe('LockscopeHoldersSpanProcessor', () => {
       expect(() => new LockscopeHoldersSpanProcessor({ cache: {} as never })).toThrow(expect.objectContaining({ code: 'EINVAL' }));
     } finally {
       await provider.shutdown();
-      await holder.kill();
+      await holder.stop();
     }
   });
 });

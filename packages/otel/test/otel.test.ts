@@ -6,7 +6,7 @@ import { DataPointType, MeterProvider, MetricReader, type HistogramMetricData, t
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LockscopeInstrumentation, WAIT_BUCKETS_S } from '@lockscope/otel';
 import type { LockscopeRecord } from '@lockscope/core/record';
-import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, produceContention, produceIdle } from '../../pino-transport/test/support/contention.js';
+import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, produceContention, produceIdle } from '../../../test-support/contention.js';
 import { OTEL_LINE, tracing } from './support/tracing.js';
 import { sampleLoopLag } from '../../../test-support/event-loop.js';
 

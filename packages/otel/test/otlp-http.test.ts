@@ -6,7 +6,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { LockscopeInstrumentation } from '@lockscope/otel';
-import { cleanupTempDirs, produceContention } from '../../pino-transport/test/support/contention.js';
+import { cleanupTempDirs, produceContention } from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 

@@ -1,13 +1,5 @@
 import { invalidArgument } from '@lockscope/core';
-import {
-  DEFAULT_RECORD_LEVELS,
-  RECORD_SCHEMA_VERSION,
-  describeRecord,
-  resolveRecordLevels,
-  subscribeRecords,
-  type LockscopeRecord,
-  type RecordEvent,
-} from '@lockscope/core/record';
+import { DEFAULT_RECORD_LEVELS, RECORD_SCHEMA_VERSION, attachLogger, describeRecord, resolveRecordLevels, type RecordEvent } from '@lockscope/core/record';
 
 /** The part of a pino logger attachPino uses (pino 10's `Logger` satisfies it). */
 export interface PinoLike {
@@ -52,18 +44,14 @@ export function attachPino(logger: PinoLike, options: AttachPinoOptions = {}): (
   if (typeof bindings !== 'object' || bindings === null) throw invalidArgument(fn, undefined, 'options.bindings must be an object');
 
   const child = logger.child({ ...bindings, lockscope: RECORD_SCHEMA_VERSION });
-  // Core asks this before it builds a record: nothing is built for a disabled level.
-  const wants = (event: RecordEvent): boolean => {
-    const level = levels[event];
-    return level !== undefined && logger.isLevelEnabled(level);
-  };
-  const onRecord = (record: LockscopeRecord): void => {
-    const level = levels[record.event];
-    if (level === undefined || !logger.isLevelEnabled(level)) return;
-    // A child keeps the level it was created with; follow the parent's later changes.
-    if (child.level !== logger.level) child.level = logger.level;
-    const log = (child as unknown as Record<string, (obj: object, msg: string) => void>)[level];
-    log?.call(child, { [key]: record }, describeRecord(record));
-  };
-  return subscribeRecords(onRecord, { wants });
+  return attachLogger({
+    levels,
+    isLevelEnabled: (level) => logger.isLevelEnabled(level),
+    log: (level, record) => {
+      // A child keeps the level it was created with; follow the parent's later changes.
+      if (child.level !== logger.level) child.level = logger.level;
+      const log = (child as unknown as Record<string, (obj: object, msg: string) => void>)[level];
+      log?.call(child, { [key]: record }, describeRecord(record));
+    },
+  });
 }

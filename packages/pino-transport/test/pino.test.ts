@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LockError } from '@lockscope/core';
 import lockscopeTransport, { attachPino } from '@lockscope/pino-transport';
-import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, holderEntry, produceContention, produceIdle, schemaErrors, tempDir } from './support/contention.js';
+import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, holderEntry, produceContention, produceIdle, schemaErrors, tempDir } from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 

@@ -13,7 +13,7 @@ import {
   subscribeRecords,
   type LockscopeRecord,
 } from '@lockscope/core/record';
-import { assertValidRecord, cleanupTempDirs, produceIdle, startFlockHolder, tempDir } from './support/contention.js';
+import { assertValidRecord, cleanupTempDirs, produceIdle, startFlockHolder, tempDir } from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -112,7 +112,7 @@ describe('subscribeRecords', () => {
       expect(tryLock(f)).toBeNull();
     } finally {
       off();
-      await holder.kill();
+      await holder.stop();
     }
     expect(seen).toEqual([]);
   });

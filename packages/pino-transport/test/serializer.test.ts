@@ -9,7 +9,7 @@ import pino from 'pino';
 import { HolderCache, defaultHolderCache, errnoNumber, holdersFor, lockErrorFromErrno, type RecordHolder } from '@lockscope/core';
 import { lockscopeErrSerializer } from '@lockscope/pino-transport';
 import { pyHolder } from '../../core/test/helpers/probe-procs.js';
-import { cleanupTempDirs, startFlockHolder, tempDir } from './support/contention.js';
+import { cleanupTempDirs, startFlockHolder, tempDir } from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -62,7 +62,7 @@ describe('lockscopeErrSerializer on a real pino logger', () => {
       expect(lines[0]!.err).toMatchObject({ code: 'EWOULDBLOCK', holdersStatus: 'cached' });
       expect((lines[0]!.err.holders as RecordHolder[]).find((h) => h.pid === holder.pid)).toMatchObject({ role: 'holder', command: 'flock' });
     } finally {
-      await holder.kill();
+      await holder.stop();
     }
   });
 

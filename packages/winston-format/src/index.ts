@@ -1,13 +1,5 @@
 import { HolderCache, defaultHolderCache, invalidArgument, enrichWithHolders, type HolderCacheOptions } from '@lockscope/core';
-import {
-  DEFAULT_RECORD_LEVELS,
-  RECORD_SCHEMA_VERSION,
-  describeRecord,
-  resolveRecordLevels,
-  subscribeRecords,
-  type LockscopeRecord,
-  type RecordEvent,
-} from '@lockscope/core/record';
+import { DEFAULT_RECORD_LEVELS, RECORD_SCHEMA_VERSION, attachLogger, describeRecord, resolveRecordLevels, type RecordEvent } from '@lockscope/core/record';
 import { format, type Format, type TransformableInfo } from 'logform';
 import { serializeError, serializeValue, type SerializeOptions } from './serialize.js';
 
@@ -139,19 +131,10 @@ export function attachWinston(logger: WinstonLike, options: AttachWinstonOptions
   const levels = resolveRecordLevels(options.levels, { caller: fn, isLevel: (l) => l in logger.levels, aliases: ALIASES });
   const cache = options.format?.holders;
   const child = logger.child({ lockscope: RECORD_SCHEMA_VERSION });
-  const enabled = (event: RecordEvent): boolean => {
-    const level = levels[event];
-    return level !== undefined && logger.isLevelEnabled(level);
-  };
-  // The holder cache learns from every record that may carry holders, at any level (`released`
-  // never does).
-  const wants = cache ? (event: RecordEvent): boolean => event !== 'released' || enabled(event) : enabled;
-  return subscribeRecords(
-    (record: LockscopeRecord) => {
-      if (cache && record.holders.length > 0) cache.remember(record.path, record.holders, record.holdersComplete ?? null);
-      if (!enabled(record.event)) return;
-      child.log({ level: levels[record.event]!, message: describeRecord(record), [key]: record });
-    },
-    { wants },
-  );
+  return attachLogger({
+    levels,
+    isLevelEnabled: (level) => logger.isLevelEnabled(level),
+    log: (level, record) => child.log({ level, message: describeRecord(record), [key]: record }),
+    cache,
+  });
 }

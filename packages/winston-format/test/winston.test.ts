@@ -16,7 +16,7 @@ import {
   produceIdle,
   startFlockHolder,
   tempDir,
-} from '../../pino-transport/test/support/contention.js';
+} from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -122,7 +122,7 @@ describe('lockscopeFormat: holders of busy errors', () => {
       logger.error('later', { err: busyError(path) });
       expect(calls).toBe(2);
     } finally {
-      await holder.kill();
+      await holder.stop();
     }
   });
 
@@ -176,7 +176,7 @@ describe('lockscopeFormat: holders of busy errors', () => {
       expect(direct.filter((h) => h.role === 'holder').map((h) => h.pid)).toContain(holder.pid);
     } finally {
       opener.kill('SIGKILL');
-      await holder.kill();
+      await holder.stop();
     }
   });
 });

@@ -57,11 +57,20 @@ function ms(v: number | null): string {
   return v == null ? '?' : v < 10 ? v.toFixed(2) : Math.round(v).toString();
 }
 
+/**
+ * The lock holders; everyone the probe saw (waiters, openers) only when no lock holder is known:
+ * openers are not what a wait is about.
+ */
+export function holdersElseOpeners(hs: readonly RecordHolder[]): readonly RecordHolder[] {
+  const lockers = hs.filter((h) => h.role === 'holder');
+  return lockers.length > 0 ? lockers : hs;
+}
+
 /** `; held by pid 4242 (flock -x /f sleep 600)`; lock holders first, openers only when no lock holder is known. */
 export function describeHolders(hs: readonly RecordHolder[], now = Date.now()): string {
   if (hs.length === 0) return '';
-  const lockers = hs.filter((h) => h.role === 'holder');
-  const pool = lockers.length > 0 ? lockers : hs;
+  const pool = holdersElseOpeners(hs);
+  const held = pool[0]!.role === 'holder';
   const shown = pool.slice(0, 3).map((h) => {
     let card = '';
     if (h.card) {
@@ -74,5 +83,5 @@ export function describeHolders(hs: readonly RecordHolder[], now = Date.now()): 
     return `pid ${h.pid} (${commandLine(h)})${card}`;
   });
   const more = pool.length - shown.length;
-  return `; ${lockers.length > 0 ? 'held by' : 'open by'} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  return `; ${held ? 'held by' : 'open by'} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
 }

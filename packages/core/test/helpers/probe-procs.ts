@@ -8,6 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readlin
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { coreForOthers } from './core-for-others.js';
+import { sleep } from '../../../../test-support/sleep.js';
 
 export type HolderKind =
   | 'flock' // python fcntl.flock LOCK_EX
@@ -256,7 +257,7 @@ export function alive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 /**
  * A copy of /bin/sleep, running: opening it for writing fails with a real ETXTBSY. Resolves once

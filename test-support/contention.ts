@@ -10,30 +10,27 @@
  * `publishSyntheticRecords` is for tests about adapter MECHANICS only (nothing lost at exit,
  * volume): it publishes core-built records on the real channel without any lock.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CHANNELS, lock, waitIdle, type IdleResult } from '@lockscope/core';
-import { buildRecord, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
-import { blockLoopRepeatedly } from '../../../../test-support/event-loop.js';
+import { buildRecord, type RecordHolder } from '@lockscope/core/record';
+import { blockLoopRepeatedly } from './event-loop.js';
+import { wrapHolder, type Holder } from './holders.js';
+import { sleep } from './sleep.js';
 
-export interface Holder {
-  pid: number;
+/** The flock(1) holder of a contention, with the names the probe should report for it. */
+export interface FlockHolder extends Holder {
   /** /proc/PID/comm of the flock(1) process. */
   command: string;
   argv: string[];
-  child: ChildProcess;
-  /** Kills the whole group (flock(1) and its `sleep`, which shares the locked file description). */
-  kill(): Promise<void>;
 }
 
 export interface Contention {
   path: string;
-  holder: Holder;
+  holder: FlockHolder;
   outcome: 'acquired' | 'timeout';
   /** The error lock() rejected with (timeout), else null. */
   error: unknown;
@@ -68,43 +65,29 @@ export function tempDir(prefix = 'lockscope-adapter-'): string {
 
 /** afterAll: kills holders a failed test left behind and removes the temp dirs. */
 export async function cleanupTempDirs(): Promise<void> {
-  await Promise.all([...holders].map((h) => h.kill()));
+  await Promise.all([...holders].map((h) => h.stop()));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** Starts `flock -x path sleep 600` (own process group) and resolves once it holds the lock. */
-export async function startFlockHolder(path: string): Promise<Holder> {
+export async function startFlockHolder(path: string): Promise<FlockHolder> {
   const child = spawn('flock', ['-x', path, 'sleep', '600'], { stdio: 'ignore', detached: true });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('could not spawn flock(1)');
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const holder: Holder = {
-    pid,
-    command: '',
-    argv: [],
-    child,
-    kill: async () => {
-      holders.delete(holder);
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // group already gone
-      }
-      await exited;
-    },
-  };
+  if (child.pid === undefined) throw new Error('could not spawn flock(1)');
+  // stop() kills the whole group (flock(1) and its `sleep`, which shares the locked file description).
+  const holder: FlockHolder = Object.assign(wrapHolder(child, true), { command: '', argv: [] as string[] });
   holders.add(holder);
+  void holder.exited.then(() => holders.delete(holder));
   const deadline = Date.now() + 10_000;
   // flock -n exits 99 (-E) while someone else holds it: that is our signal it is held.
   while (spawnSync('flock', ['-n', '-E', '99', path, 'true']).status !== 99) {
     if (Date.now() > deadline) {
-      await holder.kill();
+      await holder.stop();
       throw new Error('flock(1) holder never took the lock');
     }
     await sleep(10);
   }
-  holder.command = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  holder.argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  holder.command = readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim();
+  holder.argv = readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   return holder;
 }
 
@@ -115,7 +98,7 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
   const holder = await startFlockHolder(path);
   const started = performance.now();
   let letGo: NodeJS.Timeout | undefined;
-  if (opts.outcome === 'acquired') letGo = setTimeout(() => void holder.kill(), opts.holdMs ?? 300);
+  if (opts.outcome === 'acquired') letGo = setTimeout(() => void holder.stop(), opts.holdMs ?? 300);
   const unblock = opts.blockLoop ? blockLoopRepeatedly(opts.blockLoop.ms, opts.blockLoop.everyMs) : undefined;
   try {
     const handle = await lock(path, {
@@ -132,7 +115,7 @@ export async function produceContention(opts: ContentionOptions): Promise<Conten
   } finally {
     unblock?.();
     clearTimeout(letGo);
-    await holder.kill();
+    await holder.stop();
   }
 }
 
@@ -178,31 +161,4 @@ export function publishSyntheticRecords(n: number, path = (i: number) => `/synth
   for (let i = 0; i < n; i++) ch.publish(buildRecord('released', { path: path(i), heldMs: i }));
 }
 
-// ---- record schema ----
-
-type Validate = ((r: unknown) => boolean) & { errors?: Array<{ instancePath: string }> | null };
-let validator: Validate | undefined;
-
-/** Validates against core's shipped JSON Schema (`@lockscope/core/record.schema.json`, draft 2020-12). */
-/** Where `record` breaks schema v1 (JSON pointers of the failing instances), [] when it is valid. */
-export function schemaErrors(record: unknown): string[] {
-  validator ??= loadValidator();
-  return validator(record) ? [] : [...new Set((validator.errors ?? []).map((e) => e.instancePath))];
-}
-
-export function assertValidRecord(record: unknown): asserts record is LockscopeRecord {
-  validator ??= loadValidator();
-  if (!validator(record)) {
-    throw new Error(`record does not match schema v1: ${JSON.stringify(validator.errors)}\n${JSON.stringify(record)}`);
-  }
-}
-
-function loadValidator(): Validate {
-  const require = createRequire(import.meta.url);
-  const schema = JSON.parse(readFileSync(require.resolve('@lockscope/core/record.schema.json'), 'utf8')) as object;
-  const Ajv = require('ajv/dist/2020') as new (o: object) => { compile(s: unknown): Validate };
-  const addFormats = require('ajv-formats') as (a: unknown) => void;
-  const ajv = new Ajv({ allErrors: true, strict: true });
-  addFormats(ajv);
-  return ajv.compile(schema);
-}
+export { assertValidRecord, schemaErrors } from './records.js';
