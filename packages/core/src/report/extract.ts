@@ -20,12 +20,31 @@ export interface Extracted {
 const EVENTS = new Set<string>(RECORD_EVENTS);
 
 // Records come in bursts within one millisecond (acquired, released): parse each time string once.
+// Most times of a log share their minute with the one before: `YYYY-MM-DDTHH:MM:` is parsed by
+// Date.parse once per minute, the seconds and milliseconds by hand (anything else: Date.parse).
 let lastTime = '';
 let lastT = NaN;
+let minute = '';
+let minuteT = NaN;
+const digit = (s: string, i: number): number => {
+  const d = s.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+};
+/** `SS.sssZ` from index 17 as ms, NaN if not that shape (or a leap second: left to Date.parse). */
+function secondsMs(s: string): number {
+  if (s.length !== 24 || s.charCodeAt(19) !== 46 || s.charCodeAt(23) !== 90) return NaN;
+  const sec = digit(s, 17) * 10 + digit(s, 18);
+  return sec < 60 ? sec * 1000 + digit(s, 20) * 100 + digit(s, 21) * 10 + digit(s, 22) : NaN;
+}
 function timeOf(s: string): number {
-  if (s !== lastTime) {
-    lastTime = s;
-    lastT = Date.parse(s);
+  if (s === lastTime) return lastT;
+  lastTime = s;
+  const ms = secondsMs(s);
+  if (ms === ms && minute.length > 0 && s.startsWith(minute)) return (lastT = minuteT + ms);
+  lastT = Date.parse(s);
+  if (ms === ms && Number.isFinite(lastT)) {
+    minute = s.slice(0, 17);
+    minuteT = lastT - ms;
   }
   return lastT;
 }
