@@ -9,19 +9,6 @@ import {
 } from './channels.js';
 import { direct } from './direct.js';
 
-/** Whether anyone subscribes to any lockscope channel or directly (a handful of ~1 ns checks). */
-export function anySubscribers(): boolean {
-  return (
-    direct.length > 0 ||
-    acquireChannel.hasSubscribers ||
-    contendedChannel.hasSubscribers ||
-    releasedChannel.hasSubscribers ||
-    heldTooLongChannel.hasSubscribers ||
-    leakedChannel.hasSubscribers ||
-    probeChannel.hasSubscribers
-  );
-}
-
 /**
  * Whether anyone subscribes to lock records: a channel about locks (the probe channel alone does
  * not count) or a direct subscriber (direct.ts).
@@ -35,6 +22,11 @@ export function lockSubscribers(): boolean {
     heldTooLongChannel.hasSubscribers ||
     leakedChannel.hasSubscribers
   );
+}
+
+/** Whether anyone subscribes to any lockscope channel or directly (a handful of ~1 ns checks). */
+export function anySubscribers(): boolean {
+  return lockSubscribers() || probeChannel.hasSubscribers;
 }
 
 /** Cards are written when forced on, or ('auto') while this process observes its locks. */
