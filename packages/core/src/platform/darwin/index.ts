@@ -51,14 +51,21 @@ function statInto(fn: () => { dev: bigint; ino: bigint; mode: bigint }, out: Fil
   }
 }
 
-/** Retry on EINTR; 0 or -errno. */
-function retry(call: () => number): number {
+/** Retry on EINTR; what the call returned (>= 0: an fd, or 0), or -errno. */
+function retryResult(call: () => number): number {
   const c = libc();
   for (;;) {
-    if (call() !== -1) return 0;
+    const rc = call();
+    if (rc !== -1) return rc;
     const errno = c.errno();
     if (errno !== EINTR) return -errno;
   }
+}
+
+/** Retry on EINTR; 0 or -errno. */
+function retry(call: () => number): number {
+  const rc = retryResult(call);
+  return rc < 0 ? rc : 0;
 }
 
 export const darwinBackend: PlatformBackend = {
@@ -77,12 +84,7 @@ export const darwinBackend: PlatformBackend = {
     const c = libc();
     // Never blocks on a FIFO or device (the engine then refuses it: not a regular file).
     const flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-    for (;;) {
-      const fd = openFile(c, path, flags, fileMode);
-      if (fd >= 0) return fd;
-      const errno = c.errno();
-      if (errno !== EINTR) return -errno;
-    }
+    return retryResult(() => openFile(c, path, flags, fileMode));
   },
 
   close(fd) {
