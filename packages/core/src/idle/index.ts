@@ -36,6 +36,8 @@ const KNOWN_OPTIONS = new Set(['quietMs', 'timeout', 'signal', 'follow', 'self']
 const MAX_MS = 2 ** 31 - 1;
 /** inotify poll period: bounds how late a close or write is noticed (idleSince is never early). */
 const POLL_MS = 2;
+/** Keeps /proc/locks warm (well within a grace period) while taking the kernel's lock as seldom as that allows. */
+const WARM_MS = 4;
 const ENOENT = errnoNumber('ENOENT') ?? 2;
 const EISDIR = errnoNumber('EISDIR') ?? 21;
 
@@ -131,8 +133,9 @@ class IdleWait {
   private busyTillProbe = false;
   /** The last completed probe's `complete`; false until one completed. */
   private complete = false;
-  /** The window end /proc/locks is being kept warm for (NaN: none yet). */
+  /** The window end /proc/locks is being kept warm for (NaN: none yet), and when it was last read. */
   private warmFor = NaN;
+  private warmAt = -Infinity;
   /** The last probe was complete and saw no other process with the file open, and no lock on it. */
   private unopened = false;
 
@@ -180,12 +183,14 @@ class IdleWait {
 
   /**
    * A /proc/locks read ahead of the window end, its answer unused: it pays the grace period (see
-   * coldLocksMs) before the end, and each tick's read until then keeps the kernel from going back
+   * coldLocksMs) before the end, and a read every WARM_MS until then keeps the kernel from going back
    * to its idle state, so the read that decides, at the end, returns in microseconds.
    */
-  private warmLocks(end: number): void {
+  private warmLocks(end: number, now: number): void {
+    if (this.warmFor === end && now - this.warmAt < WARM_MS) return;
     const t = performance.now();
     writeLocked(this.cur.dev, this.cur.ino);
+    this.warmAt = performance.now();
     if (this.warmFor === end) return;
     this.warmFor = end;
     coldLocksMs = Math.max(performance.now() - t, coldLocksMs * 0.9);
@@ -274,7 +279,7 @@ class IdleWait {
         return;
       }
     }
-    if (lockCheck && now < end && now >= end - Math.min(this.o.quietMs / 4, coldLocksMs * 1.5 + POLL_MS)) this.warmLocks(end);
+    if (lockCheck && now < end && now >= end - Math.min(this.o.quietMs / 4, coldLocksMs * 1.5 + POLL_MS)) this.warmLocks(end, now);
     if (this.probing) return;
     // A writer with an fd or a map leaves with a close the kernel reports; a lock can be dropped
     // without any event, and without inotify nothing is reported: those are polled.
