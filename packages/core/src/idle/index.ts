@@ -36,6 +36,8 @@ const KNOWN_OPTIONS = new Set(['quietMs', 'timeout', 'signal', 'follow', 'self']
 const MAX_MS = 2 ** 31 - 1;
 /** inotify poll period: bounds how late a close or write is noticed (idleSince is never early). */
 const POLL_MS = 2;
+/** Keeps /proc/locks warm (well within a grace period) while taking the kernel's lock as seldom as that allows. */
+const WARM_MS = 4;
 const ENOENT = errnoNumber('ENOENT') ?? 2;
 const EISDIR = errnoNumber('EISDIR') ?? 21;
 
@@ -131,10 +133,9 @@ class IdleWait {
   private busyTillProbe = false;
   /** The last completed probe's `complete`; false until one completed. */
   private complete = false;
-  /** /proc/locks as read for a window end: whether a write lock was held on the file. */
-  private locksSeen: { for: number; locked: boolean } | null = null;
-  /** How long a /proc/locks read takes here (ms, moving average). */
-  private locksEstimate = 1;
+  /** The window end /proc/locks is being kept warm for (NaN: none yet), and when it was last read. */
+  private warmFor = NaN;
+  private warmAt = -Infinity;
   /** The last probe was complete and saw no other process with the file open, and no lock on it. */
   private unopened = false;
 
@@ -180,13 +181,22 @@ class IdleWait {
     if (this.file.statNow(this.base) < 0) Object.assign(this.base, this.cur);
   }
 
-  /** Something changed or someone was writing at `t`: the quiet window starts again there. */
-  private readLocks(end: number): void {
+  /**
+   * A /proc/locks read ahead of the window end, its answer unused: it pays the grace period (see
+   * coldLocksMs) before the end, and a read every WARM_MS until then keeps the kernel from going back
+   * to its idle state, so the read that decides, at the end, returns in microseconds.
+   */
+  private warmLocks(end: number, now: number): void {
+    if (this.warmFor === end && now - this.warmAt < WARM_MS) return;
     const t = performance.now();
-    this.locksSeen = { for: end, locked: writeLocked(this.cur.dev, this.cur.ino) };
-    this.locksEstimate = this.locksEstimate * 0.7 + (performance.now() - t) * 0.3;
+    writeLocked(this.cur.dev, this.cur.ino);
+    this.warmAt = performance.now();
+    if (this.warmFor === end) return;
+    this.warmFor = end;
+    coldLocksMs = Math.max(performance.now() - t, coldLocksMs * 0.9);
   }
 
+  /** Something changed or someone was writing at `t`: the quiet window starts again there. */
   private touch(t: number): void {
     if (t <= this.windowStart) return;
     this.windowStart = t;
@@ -247,35 +257,29 @@ class IdleWait {
       this.finish(now);
       return;
     }
+    // Every lock belongs to an open of the file: with none anywhere at the last complete probe and
+    // no open since, there can be none, and /proc/locks is not read at all.
+    const noOpens = this.o.self === false && l !== null && this.unopened && l.start > this.lastOpenAt;
+    const lockCheck = this.fast && (idleWriters || maybeGone) && !noOpens;
     if (this.fast && !this.busyTillProbe && (idleWriters || maybeGone) && now >= end) {
-      // The kernel's answer, this instant: no open for writing anywhere, no write lock.
+      // The kernel's answer, this instant: no write lock (/proc/locks: what is left is an exclusive
+      // flock through a read-only fd), then no open for writing anywhere.
+      const locked = lockCheck && writeLocked(this.cur.dev, this.cur.ino);
       const w = this.file.openForWrite();
-      // flock locks: from /proc/locks, read just before the window end (its read takes a global
-      // kernel lock and waits for an RCU grace period: milliseconds on a loaded host). Every lock
-      // belongs to an open of the file: with none anywhere at the last complete probe and no open
-      // since, there can be none, and it is not read at all.
-      const noOpens = this.o.self === false && l !== null && this.unopened && l.start > this.lastOpenAt;
-      const locks = this.locksSeen;
-      if (w === 0 && (noOpens || (locks !== null && locks.for === end && !locks.locked))) {
+      if (w === 0 && !locked) {
         this.depart(this.current, this.lastCloseAt);
         this.finish(now);
         return;
       }
       if (w < 0) this.fast = false;
-      else if (w === 0 && !noOpens && locks?.for !== end) {
-        this.readLocks(end); // not read for this end yet (the window moved): now, then resolve next tick
-        return;
-      } else if (this.probing) this.busyTillProbe = true;
+      else if (this.probing) this.busyTillProbe = true;
       else {
         // Somebody writes (maybe this process, or one the probe cannot see): the probe says who.
         this.startProbe(end, true, w === 1);
         return;
       }
     }
-    // The /proc/locks read for this window end, ahead of it by about its own duration.
-    if (this.fast && (idleWriters || maybeGone) && this.locksSeen?.for !== end && now >= end - Math.min(this.o.quietMs / 4, this.locksEstimate * 1.5 + POLL_MS)) {
-      this.readLocks(end);
-    }
+    if (lockCheck && now < end && now >= end - Math.min(this.o.quietMs / 4, coldLocksMs * 1.5 + POLL_MS)) this.warmLocks(end, now);
     if (this.probing) return;
     // A writer with an fd or a map leaves with a close the kernel reports; a lock can be dropped
     // without any event, and without inotify nothing is reported: those are polled.
@@ -503,6 +507,15 @@ class IdleWait {
     this.file?.close();
   }
 }
+
+/**
+ * How long a /proc/locks read takes when nobody read it for a while (ms; a decaying max, shared by
+ * every wait in the process). Its read takes the kernel's file-lock rwsem for writing, which, from
+ * its idle state, waits for an RCU grace period first: 0.2 ms on an idle host, 10-20 ms (up to 70)
+ * on this 2-core one at load 6-8, with the event loop stalled; a read within a few ms of the
+ * previous one finds the rwsem still in writer mode and takes 0.1-0.2 ms.
+ */
+let coldLocksMs = 20;
 
 /** Whether /proc/locks shows a write lock held (not waited for) on the file. */
 function writeLocked(dev: number, ino: number): boolean {
