@@ -39,6 +39,8 @@ symlinkSync(join(root, 'packages', 'core'), join(nm, '@lockscope', 'core'));
 symlinkSync(join(root, 'node_modules', 'vitest'), join(nm, 'vitest'));
 cpSync(join(root, 'packages', 'otel', 'test'), join(dir, 'packages', 'otel', 'test'), { recursive: true });
 for (const shared of ['pino-transport', 'core']) symlinkSync(join(root, 'packages', shared), join(dir, 'packages', shared));
+rmSync(join(dir, 'test-support'), { recursive: true, force: true });
+symlinkSync(join(root, 'test-support'), join(dir, 'test-support'));
 
 const versions = ['api', 'sdk-trace', 'sdk-node'].map((p) => `${p} ${JSON.parse(readFileSync(join(nm, '@opentelemetry', p, 'package.json'), 'utf8')).version}`);
 console.log(`otel3: @opentelemetry/{${versions.join(', ')}} on Node ${process.version}`);
