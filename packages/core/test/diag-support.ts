@@ -83,11 +83,11 @@ export interface Holder {
 export async function spawnHolder(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Holder> {
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env, detached: true });
   let err = '';
-  child.stderr!.on('data', (d) => (err += String(d)));
+  child.stderr.on('data', (d) => (err += String(d)));
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`holder not ready: ${err}`)), 20_000);
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += String(d);
       if (out.includes('ready')) {
         clearTimeout(t);
@@ -134,20 +134,20 @@ export function timeoutCount(): number {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Publisher = { name: string | symbol; publish(message: unknown): void };
+type Publisher = { name: string | symbol; publish: (message: unknown) => void };
 
 /**
  * Counts every publish on `channels` (names pushed to `published`) by shadowing each channel's
  * prototype `publish` with an own property; `restore()` deletes the shadow again.
  */
-export function countPublishes(channels: Publisher[]): { published: string[]; restore(): void } {
+export function countPublishes(channels: Publisher[]): { published: string[]; restore: () => void } {
   const published: string[] = [];
   for (const ch of channels) {
     const original = ch.publish;
     ch.publish = function (this: unknown, m: unknown) {
       published.push(ch.name as string);
       return original.call(this, m);
-    } as typeof ch.publish;
+    };
   }
   return { published, restore: () => channels.forEach((ch) => delete (ch as { publish?: unknown }).publish) };
 }

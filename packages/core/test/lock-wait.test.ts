@@ -108,7 +108,9 @@ describe('waiting on a foreign holder', () => {
       // Keep the main thread busy: the waiter thread gets the grant, but its message cannot be
       // handled before the abort below, so the abort lands after the kernel grant.
       const t0 = performance.now();
-      while (performance.now() - t0 < 400) {}
+      while (performance.now() - t0 < 400) {
+        // spin
+      }
       ac.abort();
       await expect(pending).rejects.toMatchObject({ reason: 'aborted' });
       await settled();

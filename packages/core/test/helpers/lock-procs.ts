@@ -69,7 +69,9 @@ function wrap(proc: ChildProcess, group = false): Holder {
       if (group && proc.pid !== undefined) {
         try {
           process.kill(-proc.pid, signal);
-        } catch {}
+        } catch {
+          // the group has already exited
+        }
       } else proc.kill(signal);
     },
   };
@@ -100,7 +102,7 @@ export function flockHolder(path: string, share: 'ex' | 'sh' = 'ex', seconds = 3
 
 /** One non-blocking flock(1) attempt: 'locked' or 'busy'. */
 export function flockTry(path: string, share: 'ex' | 'sh' = 'ex'): 'locked' | 'busy' {
-  const r = spawnSync('flock', ['-n', share === 'sh' ? '-s' : '-x', path, 'true'], { timeout: 10_000 });
+  const r = spawnSync('flock', ['-n', share === 'sh' ? '-s' : '-x', path, 'true'], { timeout: 10_000, encoding: 'utf8' });
   if (r.status === 0) return 'locked';
   if (r.status === 1) return 'busy';
   throw new Error(`flock(1) failed: status ${r.status} ${r.stderr}`);
