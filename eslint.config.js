@@ -2,6 +2,7 @@
 // packages' sources and the tests. Types come from each folder's tsconfig.json through the
 // project service; test folders have their own (tsconfig.test.json: type information, no emit).
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const typeAware = {
@@ -27,6 +28,13 @@ const typeAware = {
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**'] },
+  // Scripts, benchmarks, fixtures and examples in plain JavaScript: ESLint's recommended rules.
+  {
+    files: ['**/*.{js,mjs,cjs}'],
+    extends: [js.configs.recommended],
+    languageOptions: { globals: globals.node },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+  },
   {
     files: ['packages/*/src/**/*.ts', 'packages/*/test/**/*.ts', 'examples/test/**/*.ts', 'test-support/**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
