@@ -50,7 +50,8 @@ function kernel32(): Kernel32 {
   }
   k32 = {
     CreateFileW: lib.func(
-      'intptr_t __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, void *sa, uint32_t disposition, uint32_t flags, intptr_t tmpl)',
+      'intptr_t __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, void *sa, ' +
+        'uint32_t disposition, uint32_t flags, intptr_t tmpl)',
     ),
     CloseHandle: lib.func('int __stdcall CloseHandle(intptr_t h)'),
     LockFileEx: lib.func(

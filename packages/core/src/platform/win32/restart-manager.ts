@@ -89,7 +89,8 @@ function rstrtmgr(library: string): Rm {
   rm = {
     RmStartSession: lib.func('uint32_t __stdcall RmStartSession(_Out_ uint32_t *session, uint32_t flags, void *key)'),
     RmRegisterResources: lib.func(
-      'uint32_t __stdcall RmRegisterResources(uint32_t session, uint32_t nFiles, const char16_t **files, uint32_t nApps, void *apps, uint32_t nServices, void *services)',
+      'uint32_t __stdcall RmRegisterResources(uint32_t session, uint32_t nFiles, const char16_t **files, ' +
+        'uint32_t nApps, void *apps, uint32_t nServices, void *services)',
     ),
     RmGetList: lib.func(
       'uint32_t __stdcall RmGetList(uint32_t session, void *needed, void *count, void *infos, void *reasons)',
