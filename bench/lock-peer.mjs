@@ -5,7 +5,6 @@ import { loadImpls } from './lib/impls.mjs';
 const [mode, implName, path, nArg] = process.argv.slice(2);
 const impl = (await loadImpls())[implName];
 const now = () => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC: comparable across processes
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 if (mode === 'pingpong') {
   // Driven by the parent over IPC so that a release happens only while the other side is already waiting.

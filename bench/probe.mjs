@@ -51,12 +51,16 @@ function cleanup() {
   if (load?.pid) {
     try {
       process.kill(-load.pid, 'SIGKILL');
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
   if (holder?.pid) {
     try {
       process.kill(holder.pid, 'SIGKILL');
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
   rmSync(dir, { recursive: true, force: true });
 }

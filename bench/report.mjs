@@ -3,7 +3,7 @@
 // Usage: node bench/report.mjs [--records 2000000] [--procs 400] [--hosts 4] [--paths 2000] [--keep]
 // Writes ~1 GB (2M records) in a temp dir: forensic NDJSON, pino lines and winston lines with
 // unrelated log lines between them, in the shapes the adapters write; deletes it afterwards.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';

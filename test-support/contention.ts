@@ -141,7 +141,7 @@ export async function produceIdle(): Promise<Idle> {
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    await new Promise((resolve) => child.stdout!.once('data', resolve));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
     const result = await waitIdle(path, { quietMs: 100, timeout: 20_000 });
     return { path, writerPid: child.pid!, result };
   } finally {

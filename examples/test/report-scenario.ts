@@ -24,7 +24,7 @@ function start(cmd: string, args: string[]): Proc {
   const seen = new Set<string>();
   const waiting = new Map<string, () => void>();
   let buf = '';
-  p.stdout!.setEncoding('utf8').on('data', (c: string) => {
+  p.stdout.setEncoding('utf8').on('data', (c: string) => {
     buf += c;
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const w = buf.slice(0, nl).split(' ')[0]!;

@@ -16,7 +16,9 @@ export function pnpm(args, opts = {}) {
   try {
     const v = execFileSync('pnpm', ['--version'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     if (v === PNPM.split('@')[1]) return run('pnpm', args, opts);
-  } catch {}
+  } catch {
+    // no pnpm on PATH: npx brings the pinned one
+  }
   run('npx', ['--yes', PNPM, ...args], opts);
 }
 

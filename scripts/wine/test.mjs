@@ -86,7 +86,9 @@ function runWine(file, results, work) {
       step(`${file}: timed out after ${PER_FILE_TIMEOUT_MS} ms, killing process group ${child.pid}`);
       try {
         process.kill(-child.pid, 'SIGKILL');
-      } catch {}
+      } catch {
+        // already gone
+      }
     }, PER_FILE_TIMEOUT_MS);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -104,7 +106,7 @@ for (const file of scenarioFiles) {
   step(`run ${file} with ${path.basename(vars.WINE_NODE)} under Wine`);
   const t0 = Date.now();
   const r = await runWine(file, results, work);
-  let list = [];
+  let list;
   try {
     list = JSON.parse(fs.readFileSync(results, 'utf8'));
   } catch {
@@ -128,7 +130,9 @@ for (const file of scenarioFiles) {
 // Let this prefix's wineserver exit on its own (it lingers a few seconds after the last process).
 try {
   execFileSync('wineserver', ['-w'], { env, stdio: 'ignore', timeout: 30_000 });
-} catch {}
+} catch {
+  // no wineserver left to wait for
+}
 if (!args.has('--keep')) fs.rmSync(path.join(tmp, 'work'), { recursive: true, force: true });
 console.log(`\nwine: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 && passed > 0 ? 0 : 1);

@@ -101,7 +101,7 @@ describe.skipIf(!linux)('lockscope watch', () => {
     writeFileSync(file, 'a');
     const child = spawn(process.execPath, [bin, 'watch', file, '--json', '--interval', '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const events: Array<Record<string, any>> = [];
-    createInterface({ input: child.stdout! }).on('line', (l) => events.push(JSON.parse(l)));
+    createInterface({ input: child.stdout }).on('line', (l) => events.push(JSON.parse(l)));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       await until('the watch event', () => events.some((e) => e.event === 'watch'));

@@ -110,7 +110,7 @@ describe.skipIf(!linux)('lockscope holders / locks', () => {
     const f = makeFile(dir, 'secret');
     const { spawn } = await import('node:child_process');
     const child = spawn('flock', ['-x', f, 'sh', '-c', 'echo ready $$; exec sleep 300', '--password', 'hunter2'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const sleeper = await new Promise<number>((res) => child.stdout!.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(d.toString())![1]))));
+    const sleeper = await new Promise<number>((res) => child.stdout.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(d.toString())![1]))));
     try {
       const red = JSON.parse(run('holders', f, '--json', '--depth', 'holders').stdout);
       const argv = red.locks[0].holders.find((x: { pid: number }) => x.pid === child.pid).argv;

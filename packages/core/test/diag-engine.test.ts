@@ -76,7 +76,7 @@ function collect() {
     error: (m: unknown) => events.push(`error:${((m as AcquireContext).error as LockError)?.reason}`),
   };
   const tc = diagnosticsChannel.tracingChannel(CHANNELS.acquire);
-  tc.subscribe(tracing as never);
+  tc.subscribe(tracing);
   diagnosticsChannel.subscribe(CHANNELS.contended, onContended);
   const others = [CHANNELS.released, CHANNELS.heldTooLong, CHANNELS.leaked];
   for (const name of others) diagnosticsChannel.subscribe(name, onOther);
@@ -87,7 +87,7 @@ function collect() {
     events,
     order,
     stop() {
-      tc.unsubscribe(tracing as never);
+      tc.unsubscribe(tracing);
       diagnosticsChannel.unsubscribe(CHANNELS.contended, onContended);
       for (const name of others) diagnosticsChannel.unsubscribe(name, onOther);
     },
@@ -537,11 +537,11 @@ describe('tracing channels', () => {
       },
       error: () => seen.push('error'),
     };
-    tc.subscribe(handlers as never);
+    tc.subscribe(handlers);
     try {
       await probe(f);
     } finally {
-      tc.unsubscribe(handlers as never);
+      tc.unsubscribe(handlers);
     }
     expect(seen).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
     assertValidRecord(ctx!.record);

@@ -128,20 +128,20 @@ export function ownTimers(): { created(area?: string): string[]; live(area?: str
 
 export { sleep } from '../../../test-support/sleep.js';
 
-type Publisher = { name: string | symbol; publish(message: unknown): void };
+type Publisher = { name: string | symbol; publish: (message: unknown) => void };
 
 /**
  * Counts every publish on `channels` (names pushed to `published`) by shadowing each channel's
  * prototype `publish` with an own property; `restore()` deletes the shadow again.
  */
-export function countPublishes(channels: Publisher[]): { published: string[]; restore(): void } {
+export function countPublishes(channels: Publisher[]): { published: string[]; restore: () => void } {
   const published: string[] = [];
   for (const ch of channels) {
     const original = ch.publish;
     ch.publish = function (this: unknown, m: unknown) {
       published.push(ch.name as string);
       return original.call(this, m);
-    } as typeof ch.publish;
+    };
   }
   return { published, restore: () => channels.forEach((ch) => delete (ch as { publish?: unknown }).publish) };
 }

@@ -31,7 +31,7 @@ function resources(): { fds: number; inotifyFds: number; watches: number } {
   let watches = 0;
   const names = readdirSync('/proc/self/fd');
   for (const n of names) {
-    let target = '';
+    let target: string;
     try {
       target = readlinkSync(`/proc/self/fd/${n}`);
     } catch {

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { linkSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lock, lockStats, tryLock, withLock, type LockHandle } from '@lockscope/core';
+import { lock, lockStats, tryLock, withLock } from '@lockscope/core';
 import { CORE_DIST, fdCount, nodeChild, pythonTry, sleep, tempDir } from './helpers/lock-procs.js';
 
 const tmp = tempDir();
@@ -145,7 +145,7 @@ describe('same process, same file', () => {
 
   it('handles: fields, idempotent release, await using, fd -1 after release', async () => {
     const f = fresh();
-    let fdSeen = -1;
+    let fdSeen: number;
     {
       await using h = await lock(f, { mode: 'shared' });
       expect(h).toMatchObject({ path: f, kind: 'flock', mode: 'shared', range: null });
@@ -155,7 +155,7 @@ describe('same process, same file', () => {
       expect(readFileSync(`/proc/self/fdinfo/${h.fd}`, 'utf8')).toMatch(/lock:.*FLOCK\s+ADVISORY\s+READ/);
     }
     expect(fdSeen).toBeGreaterThan(2);
-    const h = (await lock(f)) as LockHandle;
+    const h = await lock(f);
     await h.release();
     await h.release();
     h.releaseSync();

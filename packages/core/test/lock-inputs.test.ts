@@ -97,7 +97,7 @@ describe('invalid options', () => {
     });
   }
   it('withLock without a function', async () => {
-    await expect(withLock(f, {} as never)).rejects.toMatchObject({ reason: 'invalid-argument' });
+    await expect(withLock(f, {})).rejects.toMatchObject({ reason: 'invalid-argument' });
   });
   it('timeout Infinity and valid ranges are accepted', async () => {
     (await lock(f, { timeout: Infinity })).releaseSync();
@@ -213,7 +213,7 @@ describe('special files: never opened in a way that blocks, never locked', () =>
 describe('read-only file system', () => {
   const mnt = tmp.file('ro');
   let mounted = false;
-  let why = '';
+  let why: string;
   if (isRoot) {
     mkdirSync(mnt);
     const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { encoding: 'utf8' });

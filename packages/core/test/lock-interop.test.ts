@@ -8,7 +8,7 @@ let n = 0;
 const fresh = () => tmp.file(`f${n++}.lock`);
 
 type Share = 'ex' | 'sh';
-const mode = (s: Share) => (s === 'ex' ? 'exclusive' : 'shared') as 'exclusive' | 'shared';
+const mode = (s: Share) => (s === 'ex' ? 'exclusive' : 'shared');
 const compatible = (a: Share, b: Share) => a === 'sh' && b === 'sh';
 
 /** Our kinds and the foreign mechanism each must interoperate with. */

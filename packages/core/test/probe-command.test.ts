@@ -93,7 +93,7 @@ async function started(cmd: string, args: string[], uid?: { uid: number; gid: nu
     }
   };
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
+    child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`${cmd} exited ${code}`)));
   }).catch((e: unknown) => {
     stop();

@@ -74,7 +74,7 @@ async function manyFds(file: string, n: number): Promise<Proc> {
   const py = `import os,sys,time\nfds=[os.open(sys.argv[1], os.O_RDONLY) for _ in range(${n})]\nprint('ready', os.getpid(), flush=True)\ntime.sleep(600)`;
   const c = spawn('python3', ['-c', py, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
-    c.stdout!.once('data', () => res());
+    c.stdout.once('data', () => res());
     c.once('exit', (code) => rej(new Error(`python exited ${code}`)));
   });
   return {

@@ -29,7 +29,7 @@ describe('LockscopeHoldersSpanProcessor', () => {
       const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, exe], { cwd: join(FIXTURE, '..') });
       const out = JSON.parse(stdout);
       expect(out.code).toBe('ETXTBSY');
-      const failed = out.spans.filter((s: { status: number }) => s.status === SpanStatusCode.ERROR);
+      const failed = out.spans.filter((s: { status: SpanStatusCode }) => s.status === SpanStatusCode.ERROR);
       expect(failed).toHaveLength(2);
       expect(failed[0].attributes).toEqual({ 'lockscope.file.holders.status': 'pending' });
       expect(failed[1].attributes).toMatchObject({

@@ -43,7 +43,7 @@ afterAll(async () => {
   instrumentation.disable();
   await tracerProvider.shutdown();
   await meterProvider.shutdown();
-  cleanupTempDirs();
+  await cleanupTempDirs();
 });
 
 async function metrics(): Promise<Map<string, MetricData>> {

@@ -44,7 +44,7 @@ export function lockscopeFormat(options: LockscopeFormatOptions = {}): Lockscope
     let out: TransformableInfo = info;
     if (info instanceof Error) {
       // logger.error(err) hands the Error itself over as `info`.
-      out = Object.assign(serializeError(info, sopts), info) as TransformableInfo;
+      out = Object.assign(serializeError(info, sopts), info);
       copySymbols(info, out);
       if (sopts.stack && typeof (info as Error).stack === 'string') out.stack = (info as Error).stack;
       out.message = (info as Error).message;
@@ -66,7 +66,7 @@ export function lockscopeFormat(options: LockscopeFormatOptions = {}): Lockscope
 }
 
 function cloneInfo(info: TransformableInfo): TransformableInfo {
-  const c = { ...info } as TransformableInfo;
+  const c = { ...info };
   copySymbols(info, c);
   return c;
 }

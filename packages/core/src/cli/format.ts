@@ -109,10 +109,14 @@ function footer(r: ListLocksResult): string {
     out.push(`warning: ${perm.length} process(es) could not be inspected (permission): ${list}${perm.length > 10 ? ', ...' : ''}`);
     out.push(
       uid === 0
-        ? '  even root is refused by some processes (other user namespaces, sandbox init): they may have the file open, or share a lock, unseen.'
+        ? '  even root is refused by some processes (other user namespaces, sandbox init): ' +
+            'they may have the file open, or share a lock, unseen.'
         : '  they may have the file open, or share a lock, unseen. To see them, run as root (sudo lockscope ...) or as their user.',
     );
-    out.push("  the locks themselves come from the kernel's lock table (/proc/locks), which lists every lock: only who holds them and who has the file open may be partial.");
+    out.push(
+      "  the locks themselves come from the kernel's lock table (/proc/locks), which lists every lock: " +
+        'only who holds them and who has the file open may be partial.',
+    );
   }
   if (exited.length > 0) out.push(`note: ${exited.length} process(es) exited while being scanned.`);
   if (incomplete.includes('hidepid')) out.push('warning: /proc is mounted with hidepid: other users\' processes are invisible; run as root to see them.');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { LockscopeError } from '../errors.js';
 import { listLocks, probe } from '../probe/index.js';
-import type { ListLocksResult, ProbeDepth, ProbeOptions } from '../probe/types.js';
+import type { ListLocksResult, ProbeOptions } from '../probe/types.js';
 import { REPORT_HELP, ReportUsageError, reportCommand } from '../report/cli.js';
 import type { Column } from './columns.js';
 import { columnsHelp, DEFAULT_FORMAT, formatHolders, formatLocks, HOLDERS_DEFAULT, lockColumns, lockJson, LOCKS_DEFAULT, type FormatOptions, type Formatted, type LockRow } from './format.js';
@@ -132,7 +132,7 @@ async function main(argv: string[], io: Io): Promise<number> {
     const opts: ProbeOptions = { redact: !v['no-redact'], maps: !v['no-maps'] };
     if (v.depth !== undefined) {
       if (v.depth !== 'holders' && v.depth !== 'full') throw new UsageError(`--depth must be 'holders' or 'full', got '${v.depth}'`);
-      opts.depth = v.depth as ProbeDepth;
+      opts.depth = v.depth;
     }
     if (v.timeout !== undefined) {
       const t = Number(v.timeout);

@@ -99,9 +99,10 @@ function commandOf(r: Row): string {
 
 function render(path: string, state: WatchState, now: number, width: number): string {
   const f = state.file.cur;
+  const changed = duration(Math.max(0, now - (f.mtimeSec * 1000 + f.mtimeNsec / 1e6)));
   const head = state.missing
     ? `lockscope watch ${path}  (no file at this path: waiting for one)`
-    : `lockscope watch ${path}  (inode ${f.ino}, ${f.size} bytes, changed ${duration(Math.max(0, now - (f.mtimeSec * 1000 + f.mtimeNsec / 1e6)))} ago)`;
+    : `lockscope watch ${path}  (inode ${f.ino}, ${f.size} bytes, changed ${changed} ago)`;
   const cells = state.rowList().map((r) => [
     r.role,
     r.kind ?? '-',
@@ -153,7 +154,8 @@ export async function runWatch(argv: string[], io: Io): Promise<number> {
   }
   const interval = v.interval === undefined ? 1000 : Number(v.interval);
   if (pos.length !== 1 || !(interval >= 50) || !Number.isFinite(interval)) {
-    io.err(`lockscope: ${pos.length !== 1 ? 'watch takes exactly one path' : `--interval must be a number of ms >= 50, got '${v.interval}'`}\n\n${HELP}`);
+    const why = pos.length !== 1 ? 'watch takes exactly one path' : `--interval must be a number of ms >= 50, got '${v.interval}'`;
+    io.err(`lockscope: ${why}\n\n${HELP}`);
     return 2;
   }
   const json = v.json === true;

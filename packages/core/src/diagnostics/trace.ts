@@ -42,7 +42,7 @@ export function traceLock<H>(
   };
   if (!acquireChannel.hasSubscribers) return body();
   w.ctx = context(w, false);
-  return acquireChannel.tracePromise(body, w.ctx) as unknown as Promise<H>;
+  return acquireChannel.tracePromise(body, w.ctx);
 }
 
 /** Wraps the engine's tryLock: `run` returns the handle or null when the lock is busy. */
@@ -110,5 +110,5 @@ export function traceProbe<R>(path: string, options: unknown, run: () => Promise
       throw e;
     }
   };
-  return probeChannel.tracePromise(body, ctx) as unknown as Promise<R>;
+  return probeChannel.tracePromise(body, ctx);
 }

@@ -239,7 +239,10 @@ class IdleWait {
       if (now - this.missingSince >= this.o.quietMs) {
         this.fail(
           lockErrorFromErrno('stat', ENOENT, this.o.path, undefined, {
-            message: `ENOENT: '${this.o.path}' names no file for ${Math.round(now - this.missingSince)} ms (it was ${this.changes.some((c) => c.type === 'deleted') ? 'deleted' : 'renamed away'} and nothing took its place), waitIdle '${this.o.path}'`,
+            message:
+              `ENOENT: '${this.o.path}' names no file for ${Math.round(now - this.missingSince)} ms ` +
+              `(it was ${this.changes.some((c) => c.type === 'deleted') ? 'deleted' : 'renamed away'} and nothing took its place), ` +
+              `waitIdle '${this.o.path}'`,
           }),
         );
       }

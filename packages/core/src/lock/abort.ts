@@ -5,13 +5,13 @@
  */
 import { addAbortListener } from 'node:events';
 
-const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+const aborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!;
 
 /** A real AbortSignal (brand check: Node's `aborted` getter throws for anything else). */
 export function isAbortSignal(s: unknown): s is AbortSignal {
   if (typeof s !== 'object' || s === null) return false;
   try {
-    abortedGetter.call(s);
+    aborted.get!.call(s);
     return true;
   } catch {
     return false;

@@ -113,12 +113,12 @@ export class LockRequest {
     if (!(LOCK_KINDS as readonly unknown[]).includes(kind)) {
       throw invalidArgument(api, this.path, `kind must be 'flock', 'ofd' or 'posix', got ${show(kind)}`);
     }
-    this.kind = kind as LockKind;
+    this.kind = kind;
     const mode = o.mode ?? 'exclusive';
     if (!(LOCK_MODES as readonly unknown[]).includes(mode)) {
       throw invalidArgument(api, this.path, `mode must be 'exclusive' or 'shared', got ${show(mode)}`, this.kind);
     }
-    this.mode = mode as LockMode;
+    this.mode = mode;
     this.exclusive = mode === 'exclusive';
     this.timeout = checkTimeout(api, this.path, o.timeout, kind);
     const signal = o.signal;

@@ -68,7 +68,7 @@ export let posixInodeCount = 0;
 
 export function inodeFor(dev: number, ino: number): InodeEntry {
   let m = byDev.get(dev);
-  if (m === undefined) byDev.set(dev, (m = new Map()));
+  if (m === undefined) byDev.set(dev, (m = new Map<number, InodeEntry>()));
   let e = m.get(ino);
   if (e === undefined) {
     m.set(ino, (e = new InodeEntry(dev, ino)));

@@ -160,8 +160,8 @@ export class HolderCache {
   }
 }
 
-const NOT_BUSY: HoldersLookup = Object.freeze({ status: 'not-busy', holders: null, complete: null }) as HoldersLookup;
-const PENDING: HoldersLookup = Object.freeze({ status: 'pending', holders: null, complete: null }) as HoldersLookup;
+const NOT_BUSY: HoldersLookup = Object.freeze({ status: 'not-busy', holders: null, complete: null });
+const PENDING: HoldersLookup = Object.freeze({ status: 'pending', holders: null, complete: null });
 
 function normalize(r: ResolvedHolders | null | undefined): { holders: RecordHolder[]; complete: boolean | null } | null {
   if (Array.isArray(r)) return { holders: r, complete: null };

@@ -1,4 +1,5 @@
 import { invalidArgument } from '../errors.js';
+import { show } from '../path.js';
 import { RECORD_EVENTS, type RecordEvent } from '../vocabulary.js';
 
 export { RECORD_EVENTS };
@@ -49,7 +50,7 @@ export function resolveRecordLevels(overrides: unknown, o: ResolveLevelsOptions)
     if (want !== undefined) {
       if (want === 'silent') continue;
       if (typeof want !== 'string' || !o.isLevel(want)) {
-        throw invalidArgument(o.caller, undefined, `options.levels.${event}: '${String(want)}' is not a level of this logger`);
+        throw invalidArgument(o.caller, undefined, `options.levels.${event}: ${show(want)} is not a level of this logger`);
       }
       out[event] = want;
       continue;

@@ -5,7 +5,7 @@
  */
 import { commandLine } from '../cli/quote.js';
 import type { LockscopeRecord, RecordHolder } from '../record/index.js';
-import type { Bar, Concern, HolderRef, OpenHold, OpenWait, OutsideHold, PathStats, Proc, SnapshotSummary } from './model.js';
+import type { Bar, Concern, HolderRef, OpenHold, OutsideHold, PathStats, Proc, SnapshotSummary } from './model.js';
 
 export interface ReconstructOptions {
   maxBars: number;

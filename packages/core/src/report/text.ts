@@ -40,7 +40,8 @@ export function reportText(d: ReportData): string {
   const { r } = d;
   const out: string[] = [];
   const proc = (id: string): Proc => r.procs.get(id)!;
-  out.push(`lockscope report: ${d.records} records from ${d.inputs.length} input(s), ${d.skipped} line(s) skipped${d.filtered ? `, ${d.filtered} filtered out` : ''}`);
+  const filtered = d.filtered ? `, ${d.filtered} filtered out` : '';
+  out.push(`lockscope report: ${d.records} records from ${d.inputs.length} input(s), ${d.skipped} line(s) skipped${filtered}`);
   for (const i of d.inputs) if (i.error) out.push(`  warning: ${i.name}: ${i.error} (read up to there)`);
   if (!Number.isFinite(r.first)) {
     out.push('no lockscope records');
@@ -52,7 +53,8 @@ export function reportText(d: ReportData): string {
   for (const s of paths.slice(0, TOP)) {
     out.push(
       `  ${s.path}: ${s.waits} wait(s), total ${ms(s.totalWaitMs)}, longest ${ms(s.maxWaitMs)}` +
-        `${s.timeouts ? `, ${s.timeouts} timeout(s)` : ''}${s.aborts ? `, ${s.aborts} abort(s)` : ''}${s.errors ? `, ${s.errors} error(s)` : ''}`,
+        `${s.timeouts ? `, ${s.timeouts} timeout(s)` : ''}${s.aborts ? `, ${s.aborts} abort(s)` : ''}` +
+        `${s.errors ? `, ${s.errors} error(s)` : ''}`,
     );
     if (s.holders.size > 0) out.push(`    held by: ${[...s.holders.keys()].slice(0, 3).map((id) => who(proc(id))).join('; ')}${s.holders.size + s.holdersMore > 3 ? ` and ${s.holders.size + s.holdersMore - 3} more` : ''}`);
   }
@@ -61,7 +63,8 @@ export function reportText(d: ReportData): string {
   for (const p of sortedProcs(d).filter((x) => x.longestHold).slice(0, TOP)) {
     const h = p.longestHold!;
     const where = frame(h.stack);
-    out.push(`  ${who(p)}: ${ms(p.heldMs)} over ${p.holds} hold(s); longest ${ms(h.ms)} on ${h.path}${h.label ? ` "${h.label}"` : ''}${where ? `, ${where}` : ''}`);
+    const label = h.label ? ` "${h.label}"` : '';
+    out.push(`  ${who(p)}: ${ms(p.heldMs)} over ${p.holds} hold(s); longest ${ms(h.ms)} on ${h.path}${label}${where ? `, ${where}` : ''}`);
   }
   const outside = [...r.outside.values()].filter((o) => !proc(o.proc).lockscope);
   if (outside.length > 0) {

@@ -271,7 +271,9 @@ export async function runningExecutable(dir: string): Promise<Proc & { path: str
   for (let i = 0; ; i++) {
     try {
       if (readlinkSync(`/proc/${child.pid}/exe`) === path) break;
-    } catch {}
+    } catch {
+      // not there yet
+    }
     if (i > 1000) throw new Error(`${path} did not start`);
     await sleep(10);
   }

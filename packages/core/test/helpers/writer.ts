@@ -61,7 +61,7 @@ export interface Writer {
 export async function startWriter(uid?: number): Promise<Writer> {
   const py = uid === undefined ? ['python3', '-c', PY] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '/usr/bin/python3', '-c', PY];
   const child = spawn(py[0]!, py.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const queue: Array<(line: string) => void> = [];
   lines.on('line', (l) => queue.shift()?.(l));
   const next = () =>
@@ -80,7 +80,7 @@ export async function startWriter(uid?: number): Promise<Writer> {
     child,
     async send(cmd: string) {
       const p = next();
-      child.stdin!.write(`${cmd}\n`);
+      child.stdin.write(`${cmd}\n`);
       const l = await p;
       const m = /^ok ([\d.]+)$/.exec(l);
       if (!m) throw new Error(`writer: unexpected '${l}' after '${cmd}'`);

@@ -16,7 +16,7 @@ export interface Tracing {
   exporter: SpanExporterLike;
   provider: TracerProvider & { shutdown(): Promise<void> };
   /** Global provider and an AsyncLocalStorage context manager (parenting across awaits). */
-  register(): void;
+  register: () => void;
 }
 
 // Specifiers in variables: the 3.x packages exist only in scripts/otel3.mjs's install.

@@ -3,7 +3,8 @@
 // pointer in the wrong place. They are declared variadic and called with explicit types.
 import { koffi } from '../koffi.js';
 
-type Fn = (...args: any[]) => any;
+// Every symbol bound here returns a C int, uint32_t or intptr_t: a number in JavaScript.
+type Fn = (...args: unknown[]) => number;
 export interface DarwinLibc {
   open: Fn;
   close: Fn;
@@ -43,10 +44,10 @@ export function libc(): DarwinLibc {
 
 /** fcntl(fd, cmd, struct flock *) through the variadic declaration. */
 export function fcntlLock(c: DarwinLibc, fd: number, cmd: number, flock: Buffer): number {
-  return c.fcntl(fd, cmd, 'void *', flock) as number;
+  return c.fcntl(fd, cmd, 'void *', flock);
 }
 
 /** open(path, flags, mode) through the variadic declaration (mode is promoted to int). */
 export function openFile(c: DarwinLibc, path: string, flags: number, mode: number): number {
-  return c.open(path, flags, 'int', mode) as number;
+  return c.open(path, flags, 'int', mode);
 }

@@ -111,9 +111,9 @@ export function listOpeners(path: string, c: DarwinLibc = libc()): OpenersResult
   const st = statSync(path, { bigint: true });
   const dev = Number(BigInt.asUintN(32, st.dev));
   const ino = st.ino;
-  const count = c.proc_listallpids(null, 0) as number;
+  const count = c.proc_listallpids(null, 0);
   const pidBuf = Buffer.alloc(Math.max(count + 64, 64) * 4);
-  const got = c.proc_listallpids(pidBuf, pidBuf.length) as number;
+  const got = c.proc_listallpids(pidBuf, pidBuf.length);
   const info = Buffer.alloc(VNODE_PATH_INFO.size);
   const bsd = Buffer.alloc(BSD_INFO.size);
   const openers: Opener[] = [];
@@ -121,13 +121,13 @@ export function listOpeners(path: string, c: DarwinLibc = libc()): OpenersResult
   for (let i = 0; i < got; i++) {
     const pid = pidBuf.readInt32LE(i * 4);
     if (pid <= 0) continue;
-    const need = c.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, null, 0) as number;
+    const need = c.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, null, 0);
     if (need <= 0) {
       denied++;
       continue;
     }
     const fdBuf = Buffer.alloc(need + 32 * PROC_FDINFO.size);
-    const bytes = c.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, fdBuf, fdBuf.length) as number;
+    const bytes = c.proc_pidinfo(pid, PROC_PIDLISTFDS, 0n, fdBuf, fdBuf.length);
     if (bytes <= 0) {
       denied++;
       continue;
@@ -135,10 +135,10 @@ export function listOpeners(path: string, c: DarwinLibc = libc()): OpenersResult
     let bsdInfo: BsdInfo | null = null;
     for (const e of decodeFdList(fdBuf, bytes)) {
       if (e.type !== PROX_FDTYPE_VNODE) continue;
-      if ((c.proc_pidfdinfo(pid, e.fd, PROC_PIDFDVNODEPATHINFO, info, info.length) as number) < VNODE_PATH_INFO.size) continue;
+      if ((c.proc_pidfdinfo(pid, e.fd, PROC_PIDFDVNODEPATHINFO, info, info.length)) < VNODE_PATH_INFO.size) continue;
       const v = decodeVnodePathInfo(info);
       if (v.dev !== dev || v.ino !== ino) continue;
-      if (!bsdInfo && (c.proc_pidinfo(pid, PROC_PIDTBSDINFO, 0n, bsd, bsd.length) as number) >= BSD_INFO.size) bsdInfo = decodeBsdInfo(bsd);
+      if (!bsdInfo && (c.proc_pidinfo(pid, PROC_PIDTBSDINFO, 0n, bsd, bsd.length)) >= BSD_INFO.size) bsdInfo = decodeBsdInfo(bsd);
       openers.push({
         pid,
         fd: e.fd,

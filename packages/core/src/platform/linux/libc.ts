@@ -66,12 +66,13 @@ export interface Libc {
 }
 
 let cached: Libc | undefined;
-let loadError: unknown;
+// Boxed: what was thrown may be any value, falsy included.
+let loadError: { thrown: unknown } | undefined;
 
 /** Load libc through koffi once per thread. Throws (with the cause) when that is impossible. */
 export function libc(): Libc {
   if (cached) return cached;
-  if (loadError) throw loadError;
+  if (loadError) throw loadError.thrown;
   try {
     if (!SUPPORTED_ARCHS.has(arch)) throw new Error(`architecture ${arch} (struct layouts verified on x64 and arm64 only)`);
     const require = createRequire(import.meta.url);
@@ -89,7 +90,7 @@ export function libc(): Libc {
     const nr = arch === 'x64' ? { gettid: 186, tgkill: 234 } : { gettid: 178, tgkill: 131 };
     const gettid =
       optional('int gettid(void)') ??
-      (syscall ? (() => Number(syscall(nr.gettid))) as IntFn : null);
+      (syscall ? (() => Number(syscall(nr.gettid))) : null);
     const tgkill =
       optional('int tgkill(int tgid, int tid, int sig)') ??
       (syscall
@@ -118,7 +119,7 @@ export function libc(): Libc {
     };
     return cached;
   } catch (err) {
-    loadError = err;
+    loadError = { thrown: err };
     throw err;
   }
 }

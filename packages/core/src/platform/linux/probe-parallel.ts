@@ -248,7 +248,7 @@ export async function scanAllParallel<T>(
   };
   const job: ScanJob = {
     id,
-    ctl: ctl.buffer as SharedArrayBuffer,
+    ctl: ctl.buffer,
     inos: [...spec.inos],
     tokens: spec.tokens.map(([k, t]) => [k, new Uint8Array(t)]),
     maps: spec.maps,

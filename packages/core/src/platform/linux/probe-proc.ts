@@ -142,7 +142,7 @@ export function parseLockLine(line: string): LockLine | null {
   const pid = parseInt(f[i++]!, 10);
   const id = f[i++]!;
   const startS = f[i++];
-  const endS = f[i++];
+  const endS = f[i];
   const c2 = id.lastIndexOf(':');
   if (c2 < 0 || startS === undefined || endS === undefined || Number.isNaN(n) || Number.isNaN(pid)) return null;
   return {

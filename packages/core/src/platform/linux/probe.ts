@@ -37,7 +37,6 @@ import type {
   IncompleteReason,
   ListLocksResult,
   ProbeLockMode,
-  ProbeDepth,
   ProbeHolder,
   ProbeLock,
   ProbeMap,

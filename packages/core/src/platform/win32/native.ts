@@ -24,7 +24,8 @@ import {
   OVERLAPPED_SIZE,
 } from './constants.js';
 
-type Fn = (...args: any[]) => any;
+// Every symbol bound here returns a C int, uint32_t or intptr_t: a number in JavaScript.
+type Fn = (...args: unknown[]) => number;
 
 interface Kernel32 {
   CreateFileW: Fn;
@@ -49,7 +50,8 @@ function kernel32(): Kernel32 {
   }
   k32 = {
     CreateFileW: lib.func(
-      'intptr_t __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, void *sa, uint32_t disposition, uint32_t flags, intptr_t tmpl)',
+      'intptr_t __stdcall CreateFileW(const char16_t *name, uint32_t access, uint32_t share, void *sa, ' +
+        'uint32_t disposition, uint32_t flags, intptr_t tmpl)',
     ),
     CloseHandle: lib.func('int __stdcall CloseHandle(intptr_t h)'),
     LockFileEx: lib.func(
@@ -93,7 +95,7 @@ export function lockFileEx(handle: number, exclusive: boolean, wait: boolean, st
   const [lo, hi] = split(length);
   setOffset(start);
   const flags = (exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0) | (wait ? 0 : LOCKFILE_FAIL_IMMEDIATELY);
-  return k.LockFileEx(handle, flags, 0, lo, hi, overlapped) ? 0 : (k.GetLastError() as number);
+  return k.LockFileEx(handle, flags, 0, lo, hi, overlapped) ? 0 : (k.GetLastError());
 }
 
 /** UnlockFileEx for exactly the range that was locked (Windows requires an exact match). */
@@ -101,7 +103,7 @@ export function unlockFileEx(handle: number, start: bigint, length: bigint): Win
   const k = kernel32();
   const [lo, hi] = split(length);
   setOffset(start);
-  return k.UnlockFileEx(handle, 0, lo, hi, overlapped) ? 0 : (k.GetLastError() as number);
+  return k.UnlockFileEx(handle, 0, lo, hi, overlapped) ? 0 : (k.GetLastError());
 }
 
 export interface OpenResult {
@@ -127,20 +129,20 @@ export function createFile(
     opts.create ? OPEN_ALWAYS : OPEN_EXISTING,
     FILE_ATTRIBUTE_NORMAL,
     0,
-  ) as number;
-  if (h === INVALID_HANDLE_VALUE || h === 0) return { handle: INVALID_HANDLE_VALUE, error: k.GetLastError() as number };
+  );
+  if (h === INVALID_HANDLE_VALUE || h === 0) return { handle: INVALID_HANDLE_VALUE, error: k.GetLastError() };
   return { handle: h, error: 0 };
 }
 
 export function closeHandle(handle: number): Win32Result {
   const k = kernel32();
-  return k.CloseHandle(handle) ? 0 : (k.GetLastError() as number);
+  return k.CloseHandle(handle) ? 0 : (k.GetLastError());
 }
 
 /** HANDLE behind a Node (CRT) fd, or -1 when the fd is not open or libuv is not exported. */
 export function osfHandle(fd: number): number {
   const f = kernel32().uvGetOsfHandle;
-  return f ? (f(fd) as number) : INVALID_HANDLE_VALUE;
+  return f ? (f(fd)) : INVALID_HANDLE_VALUE;
 }
 
 export function hasOsfHandle(): boolean {
@@ -148,5 +150,5 @@ export function hasOsfHandle(): boolean {
 }
 
 export function lastError(): number {
-  return kernel32().GetLastError() as number;
+  return kernel32().GetLastError();
 }

@@ -72,7 +72,8 @@ export function decodeRmProcessInfo(buf: Buffer, count: number): RmProcess[] {
   return out;
 }
 
-type Fn = (...args: any[]) => any;
+// Every symbol bound here returns a C int, uint32_t or intptr_t: a number in JavaScript.
+type Fn = (...args: unknown[]) => number;
 interface Rm {
   RmStartSession: Fn;
   RmRegisterResources: Fn;
@@ -88,7 +89,8 @@ function rstrtmgr(library: string): Rm {
   rm = {
     RmStartSession: lib.func('uint32_t __stdcall RmStartSession(_Out_ uint32_t *session, uint32_t flags, void *key)'),
     RmRegisterResources: lib.func(
-      'uint32_t __stdcall RmRegisterResources(uint32_t session, uint32_t nFiles, const char16_t **files, uint32_t nApps, void *apps, uint32_t nServices, void *services)',
+      'uint32_t __stdcall RmRegisterResources(uint32_t session, uint32_t nFiles, const char16_t **files, ' +
+        'uint32_t nApps, void *apps, uint32_t nServices, void *services)',
     ),
     RmGetList: lib.func(
       'uint32_t __stdcall RmGetList(uint32_t session, void *needed, void *count, void *infos, void *reasons)',
@@ -132,11 +134,11 @@ export function rmListProcesses(paths: readonly string[], opts: RmListOptions = 
   const rm = rstrtmgr(opts.library ?? 'rstrtmgr.dll');
   const session = [0];
   const key = Buffer.alloc(RM_SESSION_KEY_WCHARS * 2);
-  let rc = rm.RmStartSession(session, 0, key) as number;
+  let rc = rm.RmStartSession(session, 0, key);
   if (rc !== ERROR_SUCCESS) throw new RestartManagerError('RmStartSession', rc);
   const handle = session[0]!;
   try {
-    rc = rm.RmRegisterResources(handle, paths.length, [...paths], 0, null, 0, null) as number;
+    rc = rm.RmRegisterResources(handle, paths.length, [...paths], 0, null, 0, null);
     if (rc !== ERROR_SUCCESS) throw new RestartManagerError('RmRegisterResources', rc);
     const needed = Buffer.alloc(4);
     const count = Buffer.alloc(4);
@@ -146,7 +148,7 @@ export function rmListProcesses(paths: readonly string[], opts: RmListOptions = 
     const maxRounds = opts.maxRounds ?? 8;
     for (let round = 1; round <= maxRounds; round++) {
       count.writeUInt32LE(capacity);
-      rc = rm.RmGetList(handle, needed, count, capacity === 0 ? null : infos, reasons) as number;
+      rc = rm.RmGetList(handle, needed, count, capacity === 0 ? null : infos, reasons);
       if (rc === ERROR_SUCCESS) {
         const n = count.readUInt32LE();
         return { processes: decodeRmProcessInfo(infos, Math.min(n, capacity)), rebootReasons: reasons.readUInt32LE(), rounds: round };
