@@ -27,7 +27,7 @@ const typeAware = {
 };
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.tmp/**'] },
   // Scripts, benchmarks, fixtures and examples in plain JavaScript: ESLint's recommended rules.
   {
     files: ['**/*.{js,mjs,cjs}'],

@@ -28,7 +28,13 @@ const file = path.join(dir, 'bench.lock');
 fs.writeFileSync(file, '');
 
 let written = 0;
-const sink = () => new Writable({ write: (_c, _e, cb) => { written++; cb(); } });
+const sink = () =>
+  new Writable({
+    write: (_c, _e, cb) => {
+      written++;
+      cb();
+    },
+  });
 
 class NullReader extends MetricReader {
   async onForceFlush() {}
@@ -37,7 +43,11 @@ class NullReader extends MetricReader {
 const discard = { export: (_spans, cb) => cb({ code: 0 }), shutdown: async () => {} };
 
 const winstonLogger = (level) =>
-  winston.createLogger({ level, format: winston.format.combine(lockscopeFormat(), winston.format.json()), transports: [new winston.transports.Stream({ stream: sink() })] });
+  winston.createLogger({
+    level,
+    format: winston.format.combine(lockscopeFormat(), winston.format.json()),
+    transports: [new winston.transports.Stream({ stream: sink() })],
+  });
 
 function otel(sampler, config = {}) {
   const tracerProvider = new BasicTracerProvider({ sampler, spanProcessors: [new BatchSpanProcessor(discard, { maxQueueSize: 100_000 })] });
@@ -140,5 +150,10 @@ console.log(
   `\nAdapter overhead per uncontended acquire+release pair (Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}, ` +
     `N=${N} sync / ${N / 2} async pairs per round, median of ${ROUNDS} interleaved rounds; ratios: median of per-round ratios to "none")\n`,
 );
-console.log(table(['adapter', 'tryLock+releaseSync µs', 'ratio', 'Δ µs', 'lock+release µs', 'ratio', 'Δ µs', 'lines written', 'target (issue 14)'], rows));
+console.log(
+  table(
+    ['adapter', 'tryLock+releaseSync µs', 'ratio', 'Δ µs', 'lock+release µs', 'ratio', 'Δ µs', 'lines written', 'target (issue 14)'],
+    rows,
+  ),
+);
 fs.rmSync(dir, { recursive: true, force: true });

@@ -137,22 +137,66 @@ const results = {};
   const aSub = await compare([P.async, I.async], N / 4, true);
   unsubscribe();
   diag.stopEventLoopMonitor();
-  results.sync = { plain: s.med[0], noSubscribers: s.med[1], ratio: s.ratio(1, 0), subscribed: sSub.med[1], subscribedRatio: sSub.ratio(1, 0), raw: s.med[2] };
-  results.async = { plain: a.med[0], noSubscribers: a.med[1], ratio: a.ratio(1, 0), subscribed: aSub.med[1], subscribedRatio: aSub.ratio(1, 0) };
-  rows.push(['tryLock + releaseSync', fmt(s.med[0] / 1e3), fmt(s.med[1] / 1e3), `${fmt(s.ratio(1, 0), 3)}x`, fmt(sSub.med[1] / 1e3), `${fmt(sSub.ratio(1, 0))}x`]);
-  rows.push(['lock + release', fmt(a.med[0] / 1e3), fmt(a.med[1] / 1e3), `${fmt(a.ratio(1, 0), 3)}x`, fmt(aSub.med[1] / 1e3), `${fmt(aSub.ratio(1, 0))}x`]);
+  results.sync = {
+    plain: s.med[0],
+    noSubscribers: s.med[1],
+    ratio: s.ratio(1, 0),
+    subscribed: sSub.med[1],
+    subscribedRatio: sSub.ratio(1, 0),
+    raw: s.med[2],
+  };
+  results.async = {
+    plain: a.med[0],
+    noSubscribers: a.med[1],
+    ratio: a.ratio(1, 0),
+    subscribed: aSub.med[1],
+    subscribedRatio: aSub.ratio(1, 0),
+  };
+  rows.push([
+    'tryLock + releaseSync',
+    fmt(s.med[0] / 1e3),
+    fmt(s.med[1] / 1e3),
+    `${fmt(s.ratio(1, 0), 3)}x`,
+    fmt(sSub.med[1] / 1e3),
+    `${fmt(sSub.ratio(1, 0))}x`,
+  ]);
+  rows.push([
+    'lock + release',
+    fmt(a.med[0] / 1e3),
+    fmt(a.med[1] / 1e3),
+    `${fmt(a.ratio(1, 0), 3)}x`,
+    fmt(aSub.med[1] / 1e3),
+    `${fmt(aSub.ratio(1, 0))}x`,
+  ]);
   console.log('### Uncontended pair: instrumentation cost\n');
-  console.log(table(['pair', 'compiled out µs', 'no subscribers µs', 'no subs / compiled out', 'all channels subscribed µs', 'subscribed / compiled out'], rows));
-  console.log(`\nraw koffi open+flock+unlock+close: ${fmt(s.med[2] / 1e3)} µs; lockscope tryLock pair (no subscribers) / raw: ${fmt(s.med[1] / s.med[2])}x (target <= 2x)`);
+  console.log(
+    table(
+      ['pair', 'compiled out µs', 'no subscribers µs', 'no subs / compiled out', 'all channels subscribed µs', 'subscribed / compiled out'],
+      rows,
+    ),
+  );
+  console.log(
+    `\nraw koffi open+flock+unlock+close: ${fmt(s.med[2] / 1e3)} µs; lockscope tryLock pair (no subscribers) / raw: ${fmt(s.med[1] / s.med[2])}x (target <= 2x)`,
+  );
   const worst = Math.max(results.sync.ratio, results.async.ratio);
-  console.log(`no-subscriber overhead: ${fmt((worst - 1) * 100, 1)} % worst of the two medians (target <= 3 %)${worst <= 1.03 ? '' : '  ** MISSED **'}`);
+  console.log(
+    `no-subscriber overhead: ${fmt((worst - 1) * 100, 1)} % worst of the two medians (target <= 3 %)${worst <= 1.03 ? '' : '  ** MISSED **'}`,
+  );
   console.log(`best round vs best round: tryLock pair ${fmt(s.best(1, 0), 3)}x, lock pair ${fmt(a.best(1, 0), 3)}x`);
   // What the wiring adds when nobody listens is the listening gate; time it alone.
   const listening = await import(pathToFileURL(path.join(coreDir, 'dist', 'diagnostics', 'listening.js')).href);
   let hits = 0;
-  const gateNs = summarize(Array.from({ length: 7 }, () => timeSyncNs(() => { if (listening.instrumentationActive()) hits++; }, 1e6))).p50;
+  const gateNs = summarize(
+    Array.from({ length: 7 }, () =>
+      timeSyncNs(() => {
+        if (listening.instrumentationActive()) hits++;
+      }, 1e6),
+    ),
+  ).p50;
   results.gateNs = gateNs;
-  console.log(`the gate alone (one "is anyone listening?" check per call): ${fmt(gateNs)} ns = ${fmt((gateNs / s.med[1]) * 100, 2)} % of the tryLock pair${hits ? ' (!)' : ''}`);
+  console.log(
+    `the gate alone (one "is anyone listening?" check per call): ${fmt(gateNs)} ns = ${fmt((gateNs / s.med[1]) * 100, 2)} % of the tryLock pair${hits ? ' (!)' : ''}`,
+  );
 }
 
 // 3: snapshot cost

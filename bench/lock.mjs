@@ -37,10 +37,12 @@ async function uncontended() {
     // Uncontended: the peers' no-wait path where they have one (proper-lockfile without retries, os-lock immediate).
     const acquireOnce = impl.acquireTry ?? impl.acquire;
     let asyncUs = null;
-    if (acquireOnce && impl.name !== 'poll 50 ms') asyncUs = await timeAsync(async () => impl.release(await acquireOnce(p)), slow ? n / 4 : n / 4);
+    if (acquireOnce && impl.name !== 'poll 50 ms')
+      asyncUs = await timeAsync(async () => impl.release(await acquireOnce(p)), slow ? n / 4 : n / 4);
     out[impl.name] = { syncUs: sync, asyncUs };
   }
-  const ls = out.lockscope, raw = out['raw koffi'];
+  const ls = out.lockscope,
+    raw = out['raw koffi'];
   for (const [name, r] of Object.entries(out)) {
     rows.push([
       name,
@@ -115,10 +117,22 @@ function runPeer(argv, stdinGo = false) {
 // Two child processes take turns: one holds, the other waits; the parent tells the holder to release only once
 // the waiter has been waiting for a while, and measures release -> acquired on CLOCK_MONOTONIC (shared by processes).
 async function pingpong(key, p, rounds) {
-  const kids = [0, 1].map(() => spawn(process.execPath, [path.join(here, 'lock-peer.mjs'), 'pingpong', key, p], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  const next = (kid, ev) => new Promise((r) => { const f = (m) => { if (m.ev === ev) { kid.off('message', f); r(m); } }; kid.on('message', f); });
+  const kids = [0, 1].map(() =>
+    spawn(process.execPath, [path.join(here, 'lock-peer.mjs'), 'pingpong', key, p], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  const next = (kid, ev) =>
+    new Promise((r) => {
+      const f = (m) => {
+        if (m.ev === ev) {
+          kid.off('message', f);
+          r(m);
+        }
+      };
+      kid.on('message', f);
+    });
   const lat = [];
-  let holder = kids[0], waiter = kids[1];
+  let holder = kids[0],
+    waiter = kids[1];
   holder.send({ cmd: 'acquire' });
   await next(holder, 'acquired');
   for (let i = 0; i < rounds + 3; i++) {
@@ -205,14 +219,22 @@ async function starvation() {
     // One foreign process holds a flock AND a POSIX lock on each file (they do not conflict with each other),
     // and a proper-lockfile lock dir, so every impl's 16 waits really block.
     for (const f of files) fs.mkdirSync(`${f}.lock`, { recursive: true });
-    const holder = spawn('python3', ['-c', `
+    const holder = spawn(
+      'python3',
+      [
+        '-c',
+        `
 import fcntl, sys, time
 fs = [open(p, 'r+') for p in sys.argv[1:]]
 for f in fs:
     fcntl.flock(f, fcntl.LOCK_EX); fcntl.lockf(f, fcntl.LOCK_EX)
 print('held', flush=True)
 sys.stdin.read()
-`, ...files], { stdio: ['pipe', 'pipe', 'inherit'] });
+`,
+        ...files,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     const holderExit = new Promise((r) => holder.on('exit', r));
     await new Promise((r) => holder.stdout.once('data', r));
     const rss0 = process.memoryUsage().rss;
@@ -241,7 +263,13 @@ sys.stdin.read()
     const s = summarize(lat);
     const cpuPct = ((cpu.user + cpu.system) / 1000 / cpuWindow) * 100;
     out[impl.name] = { ...s, starved: s.max >= CAP, cpuPct, rssMB: rss / 2 ** 20 };
-    rows.push([impl.name, s.max >= CAP ? `>= ${CAP} (starved)` : s.p50, s.max >= CAP ? `>= ${CAP}` : s.max, `${fmt(cpuPct, 1)}%`, fmt(rss / 2 ** 20, 0)]);
+    rows.push([
+      impl.name,
+      s.max >= CAP ? `>= ${CAP} (starved)` : s.p50,
+      s.max >= CAP ? `>= ${CAP}` : s.max,
+      `${fmt(cpuPct, 1)}%`,
+      fmt(rss / 2 ** 20, 0),
+    ]);
   }
   console.log('\n### fs.readFile latency while 16 waiters block on held locks (ms), and CPU spent meanwhile\n');
   console.log(table(['impl', 'readFile p50 ms', 'readFile max ms', 'CPU while waiting (% of a core)', 'RSS growth MB'], rows));
@@ -249,7 +277,11 @@ sys.stdin.read()
 }
 
 console.log(`lockscope lock bench — Node ${process.version}, ${os.cpus().length} cpus, ${os.cpus()[0]?.model ?? ''}`);
-console.log(`peers: ${Object.values(impls).map((i) => `${i.name} (${i.note})`).join('; ')}`);
+console.log(
+  `peers: ${Object.values(impls)
+    .map((i) => `${i.name} (${i.note})`)
+    .join('; ')}`,
+);
 try {
   const only = args.find((a) => a.startsWith('--only='))?.slice(7);
   if (!only || only === 'pair') await uncontended();

@@ -84,7 +84,8 @@ function startLoad() {
 }
 
 function startHolder() {
-  const py = 'import fcntl,os,sys,time\nfd=os.open(sys.argv[1],os.O_RDWR)\nfcntl.flock(fd,fcntl.LOCK_EX)\nprint("ready",flush=True)\ntime.sleep(3600)';
+  const py =
+    'import fcntl,os,sys,time\nfd=os.open(sys.argv[1],os.O_RDWR)\nfcntl.flock(fd,fcntl.LOCK_EX)\nprint("ready",flush=True)\ntime.sleep(3600)';
   holder = spawn('python3', ['-c', py, target], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((res) => holder.stdout.once('data', () => res()));
 }
@@ -107,7 +108,13 @@ function timeCmd(cmd, args) {
 // What each tool found (PIDs), for the completeness column.
 const lsofPids = (out) => new Set([...out.matchAll(/^p(\d+)$/gm)].map((m) => Number(m[1])));
 const fuserPids = (out) => new Set([...out.matchAll(/(\d+)/g)].map((m) => Number(m[1])));
-const lsfdPids = (out) => new Set(out.split('\n').filter(Boolean).map((l) => Number(l.trim())));
+const lsfdPids = (out) =>
+  new Set(
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => Number(l.trim())),
+  );
 
 async function main() {
   console.log(`probe bench: starting ${PROCS} processes x ${FDS} fds ...`);
@@ -122,7 +129,12 @@ async function main() {
   const lsfdOk = has('lsfd');
   if (lsfdOk) tools.push({ name: 'lsfd -Q INODE', cmd: 'lsfd', args: ['-n', '-o', 'PID', '-Q', `INODE == ${ino}`], pids: lsfdPids });
   const cli = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'packages', 'core', 'dist', 'cli', 'main.js');
-  tools.push({ name: 'lockscope holders (CLI, incl. node start)', cmd: process.execPath, args: [cli, 'holders', target, '--json'], pids: (o) => new Set(JSON.parse(o).openers.map((x) => x.pid)) });
+  tools.push({
+    name: 'lockscope holders (CLI, incl. node start)',
+    cmd: process.execPath,
+    args: [cli, 'holders', target, '--json'],
+    pids: (o) => new Set(JSON.parse(o).openers.map((x) => x.pid)),
+  });
 
   // Warm up every contender once (page cache, dentries, JIT).
   const full0 = await probe(target);
@@ -175,28 +187,68 @@ async function main() {
   const fullMed = median(res.full);
   const rows = [
     ['probe(path) fast path (depth holders)', median(res.fast), pct(res.fast, 95), '-', `${holders.length} holders`],
-    ['probe(path) full (2 threads, worker warm)', fullMed, Math.max(...res.full), '1.00', `${ours.size} openers, ${holders.length} holders`],
-    ['probe(path) full, worker booted by this call', median(res.cold), Math.max(...res.cold), (median(res.cold) / fullMed).toFixed(2), 'first probe, or none in the last 5 s'],
+    [
+      'probe(path) full (2 threads, worker warm)',
+      fullMed,
+      Math.max(...res.full),
+      '1.00',
+      `${ours.size} openers, ${holders.length} holders`,
+    ],
+    [
+      'probe(path) full, worker booted by this call',
+      median(res.cold),
+      Math.max(...res.cold),
+      (median(res.cold) / fullMed).toFixed(2),
+      'first probe, or none in the last 5 s',
+    ],
     ['probe(path, { threads: 1 })', median(res.one), Math.max(...res.one), (median(res.one) / fullMed).toFixed(2), 'main thread only'],
-    ['probe(path, { maps: false })', median(res.nomaps), Math.max(...res.nomaps), (median(res.nomaps) / fullMed).toFixed(2), 'fds only: misses mmap-only openers'],
-    ['probe(path) on the node:fs fallback', median(res.fsRoute), Math.max(...res.fsRoute), (median(res.fsRoute) / fullMed).toFixed(2), 'LOCKSCOPE_PROBE_NATIVE=0 (no koffi)'],
+    [
+      'probe(path, { maps: false })',
+      median(res.nomaps),
+      Math.max(...res.nomaps),
+      (median(res.nomaps) / fullMed).toFixed(2),
+      'fds only: misses mmap-only openers',
+    ],
+    [
+      'probe(path) on the node:fs fallback',
+      median(res.fsRoute),
+      Math.max(...res.fsRoute),
+      (median(res.fsRoute) / fullMed).toFixed(2),
+      'LOCKSCOPE_PROBE_NATIVE=0 (no koffi)',
+    ],
   ];
   for (const t of tools) {
     const theirs = t.pids(t.last ?? '');
     const missing = [...theirs].filter((p) => !ours.has(p)).length;
     const extra = [...ours].filter((p) => !theirs.has(p)).length;
-    rows.push([t.name, median(t.ms), Math.max(...t.ms), (median(t.ms) / fullMed).toFixed(2), `${theirs.size} pids (lockscope misses ${missing}, finds ${extra} more)`]);
+    rows.push([
+      t.name,
+      median(t.ms),
+      Math.max(...t.ms),
+      (median(t.ms) / fullMed).toFixed(2),
+      `${theirs.size} pids (lockscope misses ${missing}, finds ${extra} more)`,
+    ]);
   }
-  console.log(`\nhost: ${nProcs} processes, ${last.stats.fdsScanned} fds scanned; ${cpus().length} cpus, load ${loadavg()[0].toFixed(2)}; node ${process.version}`);
-  console.log(`lsfd: ${lsfdOk ? 'present' : 'not installed (util-linux >= 2.38 ships it)'}; ${ROUNDS} interleaved rounds; times in ms (median, max; fast path: median, p95)\n`);
+  console.log(
+    `\nhost: ${nProcs} processes, ${last.stats.fdsScanned} fds scanned; ${cpus().length} cpus, load ${loadavg()[0].toFixed(2)}; node ${process.version}`,
+  );
+  console.log(
+    `lsfd: ${lsfdOk ? 'present' : 'not installed (util-linux >= 2.38 ships it)'}; ${ROUNDS} interleaved rounds; times in ms (median, max; fast path: median, p95)\n`,
+  );
   const head = ['contender', 'median ms', 'max/p95 ms', 'x probe full', 'found'];
-  const w = head.map((hh, i) => Math.max(hh.length, ...rows.map((r) => (typeof r[i] === 'number' ? r[i].toFixed(2) : String(r[i])).length)));
+  const w = head.map((hh, i) =>
+    Math.max(hh.length, ...rows.map((r) => (typeof r[i] === 'number' ? r[i].toFixed(2) : String(r[i])).length)),
+  );
   const fmt = (r) => r.map((c, i) => (typeof c === 'number' ? c.toFixed(2) : String(c)).padEnd(w[i])).join(' | ');
   console.log(fmt(head));
   console.log(w.map((x) => '-'.repeat(x)).join('-|-'));
   for (const r of rows) console.log(fmt(r));
-  console.log(`\nevent loop during a full probe: longest stall ${Math.max(...res.stall).toFixed(1)} ms (monitorEventLoopDelay max over ${ROUNDS} runs, median ${median(res.stall).toFixed(1)}); longest synchronous slice reported by the probe ${Math.max(...res.slice).toFixed(1)} ms`);
-  console.log(`complete: ${last.complete} ${last.incomplete.join(',')} (unreadable: ${last.unreadable.map((u) => `${u.pid}/${u.reason}`).join(' ') || 'none'})`);
+  console.log(
+    `\nevent loop during a full probe: longest stall ${Math.max(...res.stall).toFixed(1)} ms (monitorEventLoopDelay max over ${ROUNDS} runs, median ${median(res.stall).toFixed(1)}); longest synchronous slice reported by the probe ${Math.max(...res.slice).toFixed(1)} ms`,
+  );
+  console.log(
+    `complete: ${last.complete} ${last.incomplete.join(',')} (unreadable: ${last.unreadable.map((u) => `${u.pid}/${u.reason}`).join(' ') || 'none'})`,
+  );
 }
 
 main().then(

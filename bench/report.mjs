@@ -30,10 +30,11 @@ const cli = join(dirname(createRequire(import.meta.url).resolve('@lockscope/core
 
 // Deterministic pseudo-random numbers, so every run reads the same input.
 let seed = 42;
-const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 const pick = (n) => Math.floor(rnd() * n);
 
-const STACK = 'Error\n    at lock (file:///srv/app/node_modules/@lockscope/core/dist/lock/engine.js:412:17)\n    at exportNightly (file:///srv/app/jobs/export.js:88:24)\n    at async run (file:///srv/app/jobs/index.js:31:5)';
+const STACK =
+  'Error\n    at lock (file:///srv/app/node_modules/@lockscope/core/dist/lock/engine.js:412:17)\n    at exportNightly (file:///srv/app/jobs/export.js:88:24)\n    at async run (file:///srv/app/jobs/index.js:31:5)';
 const hosts = Array.from({ length: HOSTS }, (_, i) => `web-${i + 1}.prod`);
 const procs = Array.from({ length: PROCS }, (_, i) => ({
   host: hosts[i % HOSTS],
@@ -48,27 +49,73 @@ const paths = Array.from({ length: PATHS }, (_, i) => ({ path: `/srv/app/locks/r
 
 function record(p, event, t, lock, extra) {
   return {
-    schemaVersion: 1, event, time: new Date(t).toISOString(), path: lock.path, dev: 65024, ino: lock.ino, kind: 'flock', mode: 'exclusive', range: null,
-    pid: p.pid, host: p.host, bootId: p.bootId, startTime: p.startTime, waitId: null, holdId: null, label: `job-${p.pid % 50}`, waitedMs: null, heldMs: null,
-    error: null, holders: [], holdersComplete: null, snapshot: null, ...extra,
+    schemaVersion: 1,
+    event,
+    time: new Date(t).toISOString(),
+    path: lock.path,
+    dev: 65024,
+    ino: lock.ino,
+    kind: 'flock',
+    mode: 'exclusive',
+    range: null,
+    pid: p.pid,
+    host: p.host,
+    bootId: p.bootId,
+    startTime: p.startTime,
+    waitId: null,
+    holdId: null,
+    label: `job-${p.pid % 50}`,
+    waitedMs: null,
+    heldMs: null,
+    error: null,
+    holders: [],
+    holdersComplete: null,
+    snapshot: null,
+    ...extra,
   };
 }
 
 function holder(h, t) {
   return {
-    pid: h.pid, startTime: h.startTime, command: 'node', argv: ['/usr/bin/node', '/srv/app/jobs/index.js', '--job', `job-${h.pid % 50}`], uid: 1000, user: 'app',
-    lockKind: 'flock', lockMode: 'exclusive', role: 'holder', fd: 21, range: null, card: { label: `job-${h.pid % 50}`, acquiredAt: t - 120, stack: STACK },
+    pid: h.pid,
+    startTime: h.startTime,
+    command: 'node',
+    argv: ['/usr/bin/node', '/srv/app/jobs/index.js', '--job', `job-${h.pid % 50}`],
+    uid: 1000,
+    user: 'app',
+    lockKind: 'flock',
+    lockMode: 'exclusive',
+    role: 'holder',
+    fd: 21,
+    range: null,
+    card: { label: `job-${h.pid % 50}`, acquiredAt: t - 120, stack: STACK },
   };
 }
 
-const snapshot = { stack: STACK, activeResources: { FSReqCallback: 2, TCPWrap: 4, Timeout: 7 }, inProcess: [], eventLoopDelay: { p50: 10.1, p99: 12.4, max: 30.2, windowMs: 10000 }, memory: { rss: 98_000_000, heapUsed: 41_000_000, heapTotal: 60_000_000, external: 3_000_000 }, costMs: 0.21 };
+const snapshot = {
+  stack: STACK,
+  activeResources: { FSReqCallback: 2, TCPWrap: 4, Timeout: 7 },
+  inProcess: [],
+  eventLoopDelay: { p50: 10.1, p99: 12.4, max: 30.2, windowMs: 10000 },
+  memory: { rss: 98_000_000, heapUsed: 41_000_000, heapTotal: 60_000_000, external: 3_000_000 },
+  costMs: 0.21,
+};
 
 // Shape per file: 0..: forensic (the record), pino lines, winston lines.
 const shapeOf = (f) => ['forensic', 'pino', 'winston'][f % 3];
 function line(f, p, r) {
   const s = shapeOf(f);
   if (s === 'forensic') return JSON.stringify(r);
-  if (s === 'pino') return JSON.stringify({ level: 30, time: Date.parse(r.time), pid: p.pid, hostname: p.host, lockscope: 1, lock: r, msg: `${r.event} ${r.path}` });
+  if (s === 'pino')
+    return JSON.stringify({
+      level: 30,
+      time: Date.parse(r.time),
+      pid: p.pid,
+      hostname: p.host,
+      lockscope: 1,
+      lock: r,
+      msg: `${r.event} ${r.path}`,
+    });
   return JSON.stringify({ level: 'info', message: `${r.event} ${r.path}`, lockscope: 1, lock: r, timestamp: r.time });
 }
 
@@ -97,11 +144,35 @@ async function generate(dir) {
       // A contended wait: the holder is another process of the same host.
       const h = procs[(procs.indexOf(p) + HOSTS) % PROCS];
       const waited = 500 + pick(3000);
-      lines.push(line(p.file, p, record(p, 'contended', t, lock, { waitId: wid, waitedMs: 500, holders: [holder(h, t)], holdersComplete: true, snapshot })));
+      lines.push(
+        line(
+          p.file,
+          p,
+          record(p, 'contended', t, lock, { waitId: wid, waitedMs: 500, holders: [holder(h, t)], holdersComplete: true, snapshot }),
+        ),
+      );
       const failed = rnd() < 0.2;
-      lines.push(line(p.file, p, record(p, failed ? 'timeout' : 'acquired', t + waited, lock, failed
-        ? { waitId: wid, waitedMs: waited, holders: [holder(h, t)], holdersComplete: true, error: { code: 'ETIMEDOUT', errno: 110, syscall: 'flock', reason: 'timeout', message: 'ETIMEDOUT: lock wait timed out' } }
-        : { waitId: wid, holdId: hid, waitedMs: waited })));
+      lines.push(
+        line(
+          p.file,
+          p,
+          record(
+            p,
+            failed ? 'timeout' : 'acquired',
+            t + waited,
+            lock,
+            failed
+              ? {
+                  waitId: wid,
+                  waitedMs: waited,
+                  holders: [holder(h, t)],
+                  holdersComplete: true,
+                  error: { code: 'ETIMEDOUT', errno: 110, syscall: 'flock', reason: 'timeout', message: 'ETIMEDOUT: lock wait timed out' },
+                }
+              : { waitId: wid, holdId: hid, waitedMs: waited },
+          ),
+        ),
+      );
       if (!failed) lines.push(line(p.file, p, record(p, 'released', t + waited + 40, lock, { holdId: hid, heldMs: 40 })));
     } else {
       const held = pick(200);
@@ -110,7 +181,9 @@ async function generate(dir) {
     }
     written += lines.length;
     if (shapeOf(p.file) !== 'forensic' && rnd() < 0.3) {
-      lines.push(JSON.stringify({ level: 30, time: t, pid: p.pid, hostname: p.host, msg: 'request served', route: '/api/items', ms: pick(100) }));
+      lines.push(
+        JSON.stringify({ level: 30, time: t, pid: p.pid, hostname: p.host, msg: 'request served', route: '/api/items', ms: pick(100) }),
+      );
       noise++;
     }
     const s = `${lines.join('\n')}\n`;
@@ -137,7 +210,9 @@ async function measure(files) {
   const useTime = existsSync('/usr/bin/time');
   const args = [cli, 'report', ...files, '--json'];
   const t0 = process.hrtime.bigint();
-  const child = useTime ? spawn('/usr/bin/time', ['-v', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = useTime
+    ? spawn('/usr/bin/time', ['-v', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (c) => (out += c));
@@ -161,7 +236,13 @@ async function measure(files) {
   if (code !== 0) throw new Error(`report exited ${code}: ${err}`);
   const j = JSON.parse(out);
   const t = useTime ? fromTime(err) : { rss: null, cpu: null };
-  return { seconds: s, rss: t.rss ?? hwm, cpu: t.cpu ?? ticks / 100, how: useTime ? '/usr/bin/time -v' : '/proc/PID/status VmHWM', json: j };
+  return {
+    seconds: s,
+    rss: t.rss ?? hwm,
+    cpu: t.cpu ?? ticks / 100,
+    how: useTime ? '/usr/bin/time -v' : '/proc/PID/status VmHWM',
+    json: j,
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-bench-report-'));
@@ -169,18 +250,24 @@ try {
   const g0 = Date.now();
   const g = await generate(dir);
   const bytes = g.files.reduce((a, f) => a + statSync(f).size, 0);
-  console.log(`input: ${g.records} records + ${g.noise} other lines in ${g.files.length} files, ${(bytes / 1e9).toFixed(2)} GB, ${PROCS} processes on ${HOSTS} hosts, ${PATHS} paths (generated in ${((Date.now() - g0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `input: ${g.records} records + ${g.noise} other lines in ${g.files.length} files, ${(bytes / 1e9).toFixed(2)} GB, ${PROCS} processes on ${HOSTS} hosts, ${PATHS} paths (generated in ${((Date.now() - g0) / 1000).toFixed(1)} s)`,
+  );
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const m = await measure(g.files);
   if (m.json.records !== g.records) throw new Error(`report read ${m.json.records} records, generated ${g.records}`);
   if (m.json.skipped !== g.noise) throw new Error(`report skipped ${m.json.skipped} lines, generated ${g.noise} other lines`);
   const rate = g.records / m.seconds;
   console.log(`node ${process.version}, load average before: ${load}`);
-  console.log(`report --json: ${m.seconds.toFixed(2)} s, ${Math.round(rate).toLocaleString('en-US')} records/s (target >= 200,000), ${(bytes / 1e6 / m.seconds).toFixed(0)} MB/s`);
+  console.log(
+    `report --json: ${m.seconds.toFixed(2)} s, ${Math.round(rate).toLocaleString('en-US')} records/s (target >= 200,000), ${(bytes / 1e6 / m.seconds).toFixed(0)} MB/s`,
+  );
   // On a shared machine the wall clock includes time other processes had the CPU: records per CPU-second does not.
   console.log(`cpu: ${m.cpu.toFixed(2)} s (user+sys), ${Math.round(g.records / m.cpu).toLocaleString('en-US')} records per CPU-second`);
   console.log(`peak RSS: ${(m.rss / 1e6).toFixed(1)} MB (target < 200 MB; ${m.how})`);
-  console.log(`found: ${m.json.paths.length} paths, ${m.json.processes.length} processes, ${m.json.paths.reduce((a, p) => a + p.waits, 0)} waits`);
+  console.log(
+    `found: ${m.json.paths.length} paths, ${m.json.processes.length} processes, ${m.json.paths.reduce((a, p) => a + p.waits, 0)} waits`,
+  );
   process.exitCode = rate >= 200_000 && m.rss < 200e6 ? 0 : 1;
 } finally {
   if (!o.keep) rmSync(dir, { recursive: true, force: true });

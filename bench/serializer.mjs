@@ -22,14 +22,27 @@ const ours = lockscopeErrSerializer({ cache });
 const cases = {
   'Error (no code)': new Error('something failed'),
   'ENOENT from open, with path': Object.assign(new Error("ENOENT: no such file or directory, open '/srv/app/missing.json'"), {
-    errno: -2, code: 'ENOENT', syscall: 'open', path: '/srv/app/missing.json',
+    errno: -2,
+    code: 'ENOENT',
+    syscall: 'open',
+    path: '/srv/app/missing.json',
   }),
   'EACCES from unlink (not busy-style)': Object.assign(new Error("EACCES: permission denied, unlink '/srv/app/x'"), {
-    errno: -13, code: 'EACCES', syscall: 'unlink', path: '/srv/app/x',
+    errno: -13,
+    code: 'EACCES',
+    syscall: 'unlink',
+    path: '/srv/app/x',
   }),
-  'EBUSY from rename (busy, cached answer)': Object.assign(new Error("EBUSY: resource busy or locked, rename '/srv/app/a' -> '/srv/app/b'"), {
-    errno: -16, code: 'EBUSY', syscall: 'rename', path: '/srv/app/a', dest: '/srv/app/b',
-  }),
+  'EBUSY from rename (busy, cached answer)': Object.assign(
+    new Error("EBUSY: resource busy or locked, rename '/srv/app/a' -> '/srv/app/b'"),
+    {
+      errno: -16,
+      code: 'EBUSY',
+      syscall: 'rename',
+      path: '/srv/app/a',
+      dest: '/srv/app/b',
+    },
+  ),
 };
 
 let sink = 0;
@@ -42,7 +55,9 @@ function timeOnce(fn, err) {
 const rows = [];
 for (const [name, err] of Object.entries(cases)) {
   for (let i = 0; i < 2000; i++) (std(err), ours(err)); // warm-up
-  const a = [], b = [], ratios = [];
+  const a = [],
+    b = [],
+    ratios = [];
   for (let r = 0; r < rounds; r++) {
     // Interleaved, order alternating, so drift hits both alike.
     let x, y;
@@ -57,9 +72,12 @@ for (const [name, err] of Object.entries(cases)) {
     b.push(x);
     ratios.push(x / y);
   }
-  const sa = summarize(a).p50, sb = summarize(b).p50;
+  const sa = summarize(a).p50,
+    sb = summarize(b).p50;
   rows.push([name, fmt(sa, 0), fmt(sb, 0), `${sb >= sa ? '+' : ''}${fmt(sb - sa, 0)}`, `${fmt(summarize(ratios).p50)}x`]);
 }
-console.log(`lockscopeErrSerializer vs pino.stdSerializers.err: ${rounds} rounds x ${iterations} calls, median ns per call (Node ${process.versions.node})\n`);
+console.log(
+  `lockscopeErrSerializer vs pino.stdSerializers.err: ${rounds} rounds x ${iterations} calls, median ns per call (Node ${process.versions.node})\n`,
+);
 console.log(table(['error', 'stdSerializers.err ns', 'lockscopeErrSerializer ns', 'Δ ns', 'ratio (median of rounds)'], rows));
 if (sink < 0) console.log(sink);

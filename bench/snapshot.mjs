@@ -79,7 +79,9 @@ function compare(label, n, rounds) {
   }
   const ma = median(a);
   const mb = median(b);
-  console.log(`${label.padEnd(44)} raw ${(ma / 1000).toFixed(2)} µs   instrumented ${(mb / 1000).toFixed(2)} µs   ratio ${(mb / ma).toFixed(3)}`);
+  console.log(
+    `${label.padEnd(44)} raw ${(ma / 1000).toFixed(2)} µs   instrumented ${(mb / 1000).toFixed(2)} µs   ratio ${(mb / ma).toFixed(3)}`,
+  );
   return mb / ma;
 }
 
@@ -124,15 +126,21 @@ for (let i = 0; i < 500; i++) {
   diag.takeSnapshot({ stack: self.stack, self });
   costs.push(performance.now() - s0);
 }
-console.log(`default snapshot: first ${first.costMs.toFixed(3)} ms, median ${median(costs).toFixed(3)} ms, p99 ${pct(costs, 99).toFixed(3)} ms, max ${Math.max(...costs).toFixed(3)} ms (budget 5 ms)`);
-console.log(`  (${first.inProcess.length} in-process entries, ${Object.values(first.activeResources).reduce((a, b) => a + b, 0)} active resources, ${JSON.stringify(first).length} bytes of JSON)`);
+console.log(
+  `default snapshot: first ${first.costMs.toFixed(3)} ms, median ${median(costs).toFixed(3)} ms, p99 ${pct(costs, 99).toFixed(3)} ms, max ${Math.max(...costs).toFixed(3)} ms (budget 5 ms)`,
+);
+console.log(
+  `  (${first.inProcess.length} in-process entries, ${Object.values(first.activeResources).reduce((a, b) => a + b, 0)} active resources, ${JSON.stringify(first).length} bytes of JSON)`,
+);
 const rcosts = [];
 for (let i = 0; i < 20; i++) {
   const s0 = performance.now();
   diag.takeSnapshot({ stack: self.stack, self, report: true });
   rcosts.push(performance.now() - s0);
 }
-console.log(`snapshot with report excerpt (report: true): median ${median(rcosts).toFixed(2)} ms, max ${Math.max(...rcosts).toFixed(2)} ms`);
+console.log(
+  `snapshot with report excerpt (report: true): median ${median(rcosts).toFixed(2)} ms, max ${Math.max(...rcosts).toFixed(2)} ms`,
+);
 // The same while 4 lockscope waits are blocked in flock() on a file another process holds: the
 // report first brings them out of the kernel (docs/diagnostics-channels.md#the-snapshot).
 const heldFiles = [0, 1, 2, 3].map((i) => join(dir, `held${i}.lock`));
@@ -151,7 +159,9 @@ for (let i = 0; i < 20; i++) {
   if (!diag.takeSnapshot({ stack: self.stack, self, report: true }).report) omitted++;
   bcosts.push(performance.now() - s0);
 }
-console.log(`  the same, 4 waits blocked in flock(): median ${median(bcosts).toFixed(2)} ms, max ${Math.max(...bcosts).toFixed(2)} ms, excerpt left out ${omitted}/20`);
+console.log(
+  `  the same, 4 waits blocked in flock(): median ${median(bcosts).toFixed(2)} ms, max ${Math.max(...bcosts).toFixed(2)} ms, excerpt left out ${omitted}/20`,
+);
 ac.abort();
 await Promise.all(blocked);
 process.kill(-holder.pid, 'SIGKILL');
@@ -166,11 +176,21 @@ const nc = 2_000;
 const cardCosts = [];
 for (let i = 0; i < nc; i++) {
   const s0 = performance.now();
-  const f = diag.writeCard({ dev: st.dev, ino: st.ino, kind: 'flock', mode: 'exclusive', label: 'bench', acquiredAt: Date.now(), stack: 'at x (/a/b.js:1:1)\nat y (/a/c.js:2:2)' });
+  const f = diag.writeCard({
+    dev: st.dev,
+    ino: st.ino,
+    kind: 'flock',
+    mode: 'exclusive',
+    label: 'bench',
+    acquiredAt: Date.now(),
+    stack: 'at x (/a/b.js:1:1)\nat y (/a/c.js:2:2)',
+  });
   diag.removeCard(f);
   cardCosts.push(performance.now() - s0);
 }
-console.log(`card write+remove (off the hot path, only for holds > cardDelay): median ${(median(cardCosts) * 1000).toFixed(1)} µs, p99 ${(pct(cardCosts, 99) * 1000).toFixed(1)} µs`);
+console.log(
+  `card write+remove (off the hot path, only for holds > cardDelay): median ${(median(cardCosts) * 1000).toFixed(1)} µs, p99 ${(pct(cardCosts, 99) * 1000).toFixed(1)} µs`,
+);
 const rc = [];
 for (let i = 0; i < 200; i++) {
   const s0 = performance.now();
@@ -191,7 +211,9 @@ for (const [n, f] of subs) diagnosticsChannel.unsubscribe(n, f);
 tc.unsubscribe(tsubs);
 diag.stopEventLoopMonitor();
 const off = await idleCpu(2000);
-console.log(`event-loop monitor: ${on.toFixed(1)} ms CPU per 2 s idle with it on, ${off.toFixed(1)} ms off (${(((on - off) / 2000) * 100).toFixed(2)}% of a core)`);
+console.log(
+  `event-loop monitor: ${on.toFixed(1)} ms CPU per 2 s idle with it on, ${off.toFixed(1)} ms off (${(((on - off) / 2000) * 100).toFixed(2)}% of a core)`,
+);
 
 rmSync(dir, { recursive: true, force: true });
 console.log(`\nno-subscriber overhead ${((ratio0 - 1) * 100).toFixed(1)}% (target: within 3%)`);

@@ -44,7 +44,9 @@ const fmt = lockscopeFormat({ holders: true });
 const wlogger = winston.createLogger({
   level: 'info',
   format: winston.format.combine(winston.format.timestamp(), fmt, winston.format.json()),
-  transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (winstonLines.push(String(c).trim()), cb()) }) })],
+  transports: [
+    new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (winstonLines.push(String(c).trim()), cb()) }) }),
+  ],
 });
 const detachWinston = attachWinston(wlogger, { format: fmt });
 
@@ -62,7 +64,9 @@ try {
   holder = await spawnHolder(file, HOLD_MS, 'nightly-export');
   console.log(`lockscope demo: two processes, one lock file\n`);
   console.log(`  file      ${file}`);
-  console.log(`  process A pid ${holder.pid}: "node examples/hold-lock.mjs" took an exclusive lock on it (label "nightly-export") and keeps it ${HOLD_MS} ms`);
+  console.log(
+    `  process A pid ${holder.pid}: "node examples/hold-lock.mjs" took an exclusive lock on it (label "nightly-export") and keeps it ${HOLD_MS} ms`,
+  );
   console.log(`  process B pid ${process.pid}: this demo asks for the same lock and waits\n`);
 
   const t0 = performance.now();
@@ -80,7 +84,10 @@ await new Promise((resolve, reject) => logger.flush((err) => (err ? reject(err) 
 await tracerProvider.forceFlush();
 
 // ---- what came out ----
-const records = readFileSync(forensic, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const records = readFileSync(forensic, 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 const contended = records.find((r) => r.event === 'contended');
 const who = contended?.holders.find((h) => h.role === 'holder');
 if (who) {

@@ -27,7 +27,9 @@ try {
 } catch (err) {
   logger.error('could not update the export file', { err }); // the LockError, serialized with its holders
   // Some other code path fails on the same file: the holders learnt from the wait answer at once.
-  logger.error('export write failed', { err: Object.assign(new Error('EAGAIN: resource temporarily unavailable'), { code: 'EAGAIN', syscall: 'flock', path: file }) });
+  logger.error('export write failed', {
+    err: Object.assign(new Error('EAGAIN: resource temporarily unavailable'), { code: 'EAGAIN', syscall: 'flock', path: file }),
+  });
 } finally {
   holder.kill();
   await holder.exited;

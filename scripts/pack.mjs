@@ -13,7 +13,11 @@ export function packAll(dest) {
   return PACKAGES.map((p) => {
     const dir = join(root, 'packages', p);
     const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    const out = execFileSync('npx', ['--yes', PNPM, 'pack', '--pack-destination', dest], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npx', ['--yes', PNPM, 'pack', '--pack-destination', dest], {
+      cwd: dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const tarball = out.trim().split('\n').pop().trim();
     return { dir, name, tarball };
   });

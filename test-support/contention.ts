@@ -136,9 +136,18 @@ export interface Idle {
 export async function produceIdle(): Promise<Idle> {
   const path = join(tempDir(), 'app.log');
   writeFileSync(path, '');
-  const child = spawn('sh', ['-c', 'exec 3>>"$1"; echo ready; sleep 0.8; for i in 1 2 3 4; do echo line >&3; sleep 0.05; done; exec 3>&-; exec sleep 600', 'sh', path], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      'exec 3>>"$1"; echo ready; sleep 0.8; for i in 1 2 3 4; do echo line >&3; sleep 0.05; done; exec 3>&-; exec sleep 600',
+      'sh',
+      path,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await new Promise((resolve) => child.stdout.once('data', resolve));

@@ -46,7 +46,10 @@ export function wrapHolder(proc: ChildProcess, group = false): Holder {
     waitFor(word, timeoutMs = 10_000) {
       const t0 = performance.now();
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`holder did not print '${word}' in ${timeoutMs} ms; stdout=${out} stderr=${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`holder did not print '${word}' in ${timeoutMs} ms; stdout=${out} stderr=${err}`)),
+          timeoutMs,
+        );
         const check = () => {
           if (out.split('\n').includes(word)) {
             clearTimeout(timer);
@@ -90,7 +93,12 @@ export function pythonHolder(path: string, method: Method, share: 'ex' | 'sh' = 
 }
 
 /** One non-blocking attempt by a foreign python3 process: 'locked' (it could) or 'busy'. */
-export function pythonTry(path: string, method: Method, share: 'ex' | 'sh' = 'ex', range?: { start: number; length: number }): 'locked' | 'busy' {
+export function pythonTry(
+  path: string,
+  method: Method,
+  share: 'ex' | 'sh' = 'ex',
+  range?: { start: number; length: number },
+): 'locked' | 'busy' {
   const args = [HOLDER_PY, 'try', method, share, path];
   if (range) args.push(String(range.start), String(range.length));
   const r = spawnSync('python3', args, { encoding: 'utf8', timeout: 10_000 });

@@ -15,8 +15,12 @@ const optional = (name) => {
   }
 };
 
-const O_RDWR = 2, O_CREAT = 0o100, O_CLOEXEC = 0o2000000;
-const LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+const O_RDWR = 2,
+  O_CREAT = 0o100,
+  O_CLOEXEC = 0o2000000;
+const LOCK_EX = 2,
+  LOCK_NB = 4,
+  LOCK_UN = 8;
 
 export async function loadImpls() {
   const impls = {};

@@ -33,7 +33,9 @@ describe('npm run demo (examples/demo.mjs): a real two-process contention', () =
     // Summary, from lockscope's record (the probe), not from the demo's own knowledge of the child.
     expect(out).toMatch(new RegExp(`WHO WAITED  pid ${waiter} \\(this demo\\)`));
     expect(out).toMatch(/HOW LONG {4}\d+ ms, then it got the lock/);
-    expect(out).toContain(`WHY         it was held by pid ${holder} (${process.execPath} ${join(examples, 'hold-lock.mjs')} ${file} 1500 nightly-export)`);
+    expect(out).toContain(
+      `WHY         it was held by pid ${holder} (${process.execPath} ${join(examples, 'hold-lock.mjs')} ${file} 1500 nightly-export)`,
+    );
     expect(out).toContain('which calls itself "nightly-export"');
 
     // pino: contended (warn, with the holder), acquired and released (debug).

@@ -15,7 +15,8 @@ const jsonLines = (out: string): any[] =>
     .filter((l) => l.startsWith('{"'))
     .map((l) => JSON.parse(l));
 
-const holderOf = (r: { holders: Array<{ role: string; pid: number; argv: string[] | null }> }) => r.holders.find((h) => h.role === 'holder');
+const holderOf = (r: { holders: Array<{ role: string; pid: number; argv: string[] | null }> }) =>
+  r.holders.find((h) => h.role === 'holder');
 
 describe('the adapter examples run against a real second process (examples/hold-lock.mjs)', () => {
   it('pino.mjs: the contended line on stdout and contended/acquired/released in the forensic file', () => {

@@ -80,7 +80,14 @@ afterAll(() => {
 describe('the packed packages in a scratch npm app (pino 10, winston 3, OTel 2.x line)', () => {
   let app: string;
   beforeAll(() => {
-    app = scratchApp('v2', ['pino@^10.4.0', 'winston@^3.19.0', '@opentelemetry/api@~1.9.0', '@opentelemetry/instrumentation@~0.223.0', '@opentelemetry/sdk-trace@~2.12.0', '@types/node@^20.19.0']);
+    app = scratchApp('v2', [
+      'pino@^10.4.0',
+      'winston@^3.19.0',
+      '@opentelemetry/api@~1.9.0',
+      '@opentelemetry/instrumentation@~0.223.0',
+      '@opentelemetry/sdk-trace@~2.12.0',
+      '@types/node@^20.19.0',
+    ]);
   }, 300_000);
 
   it('each package ships README, LICENSE and full metadata; every source map carries its sources', () => {
@@ -89,7 +96,12 @@ describe('the packed packages in a scratch npm app (pino 10, winston 3, OTel 2.x
       const files = readdirSync(dir, { recursive: true }) as string[];
       expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json']));
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      expect(pkg).toMatchObject({ description: expect.any(String), license: 'MIT', homepage: expect.any(String), bugs: { url: expect.any(String) } });
+      expect(pkg).toMatchObject({
+        description: expect.any(String),
+        license: 'MIT',
+        homepage: expect.any(String),
+        bugs: { url: expect.any(String) },
+      });
       expect(pkg.repository).toMatchObject({ type: 'git', directory: `packages/${name}` });
       expect(pkg.keywords.length).toBeGreaterThan(2);
       const maps = files.filter((f) => f.endsWith('.map'));
@@ -141,8 +153,12 @@ const otel3 = major > 22 || (major === 22 && minor >= 15);
 if (!otel3) console.log(`npm-install: skipping the OTel 3.x line: it needs Node >= 22.15, this is ${process.versions.node}`);
 
 describe.skipIf(!otel3)('the packed @lockscope/otel in an app on the OTel 3.x line (Node >= 22.15)', () => {
-  it('dedupes to the app\'s @opentelemetry/instrumentation 0.301; the acquire span and a busy-error span name the holder', () => {
-    const app = scratchApp('v3', ['@opentelemetry/api@~1.10.0', '@opentelemetry/instrumentation@~0.301.1', '@opentelemetry/sdk-trace@~3.1.1']);
+  it("dedupes to the app's @opentelemetry/instrumentation 0.301; the acquire span and a busy-error span name the holder", () => {
+    const app = scratchApp('v3', [
+      '@opentelemetry/api@~1.10.0',
+      '@opentelemetry/instrumentation@~0.301.1',
+      '@opentelemetry/sdk-trace@~3.1.1',
+    ]);
     const copies = copiesOf(app, '@opentelemetry/instrumentation');
     expect(copies).toHaveLength(1);
     expect(versionOf(copies[0]!)).toMatch(/^0\.301\./);

@@ -40,7 +40,12 @@ describe('lockscope report on the logs of real contending processes (python hold
     expect(json.records).toBe(9); // A: contended acquired held-too-long released; B: contended timeout; C: contended acquired released
     expect(json.skipped).toBe(8);
     expect(json.skippedBy).toEqual({ 'not-json': 3, 'not-lockscope': 3, 'unknown-version': 1, invalid: 1, oversized: 0 });
-    expect(json.inputs.map((i: any) => [i.records, i.skipped])).toEqual([[4, 0], [2, 1], [3, 1], [0, 6]]);
+    expect(json.inputs.map((i: any) => [i.records, i.skipped])).toEqual([
+      [4, 0],
+      [2, 1],
+      [3, 1],
+      [0, 6],
+    ]);
     expect(json.paths).toHaveLength(1);
     const p = json.paths[0];
     expect(p).toMatchObject({ path: s.lock, waits: 3, timeouts: 1 });

@@ -49,10 +49,13 @@ const coreDir = path.join(root, 'packages', 'core');
 const coreStage = path.join(stage, 'node_modules', '@lockscope', 'core');
 fs.cpSync(path.join(coreDir, 'package.json'), path.join(coreStage, 'package.json'));
 fs.cpSync(path.join(coreDir, 'dist'), path.join(coreStage, 'dist'), { recursive: true });
-if (fs.existsSync(path.join(coreDir, 'schema'))) fs.cpSync(path.join(coreDir, 'schema'), path.join(coreStage, 'schema'), { recursive: true });
+if (fs.existsSync(path.join(coreDir, 'schema')))
+  fs.cpSync(path.join(coreDir, 'schema'), path.join(coreStage, 'schema'), { recursive: true });
 const dll = path.join(tmp, 'rstrtmgr-fake.dll');
 step('build fake rstrtmgr.dll');
-execFileSync('x86_64-w64-mingw32-gcc', ['-shared', '-O2', '-Wall', '-Werror', '-o', dll, path.join(fixtures, 'fake-rstrtmgr.c')], { stdio: 'inherit' });
+execFileSync('x86_64-w64-mingw32-gcc', ['-shared', '-O2', '-Wall', '-Werror', '-o', dll, path.join(fixtures, 'fake-rstrtmgr.c')], {
+  stdio: 'inherit',
+});
 // Every .mjs fixture is staged (harness.mjs is shared); each wine-*.mjs is one node.exe run.
 for (const f of fs.readdirSync(fixtures).filter((n) => n.endsWith('.mjs'))) fs.cpSync(path.join(fixtures, f), path.join(stage, f));
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));

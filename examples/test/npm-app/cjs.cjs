@@ -4,7 +4,16 @@ const { describeRecord } = require('@lockscope/core/record');
 const { attachPino, lockscopeErrSerializer } = require('@lockscope/pino-transport');
 const { lockscopeFormat } = require('@lockscope/winston-format');
 const { LockscopeInstrumentation, LockscopeHoldersSpanProcessor } = require('@lockscope/otel');
-for (const f of [core.lock, core.holdersFor, describeRecord, attachPino, lockscopeErrSerializer, lockscopeFormat, LockscopeInstrumentation, LockscopeHoldersSpanProcessor]) {
+for (const f of [
+  core.lock,
+  core.holdersFor,
+  describeRecord,
+  attachPino,
+  lockscopeErrSerializer,
+  lockscopeFormat,
+  LockscopeInstrumentation,
+  LockscopeHoldersSpanProcessor,
+]) {
   if (typeof f !== 'function') throw new Error('missing export');
 }
 console.log('cjs ok');

@@ -17,4 +17,11 @@ try {
 }
 detach();
 await new Promise((r) => logger.flush(r)); // in the file once this calls back (docs/adapters.md)
-console.log(JSON.stringify(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l))));
+console.log(
+  JSON.stringify(
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l)),
+  ),
+);

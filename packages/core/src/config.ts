@@ -1,11 +1,5 @@
 import { invalidArgument } from './errors.js';
-import {
-  CONFIG_OPTIONS,
-  INSTRUMENTATION_CALL_OPTIONS,
-  SNAPSHOT_OPTIONS,
-  type KeysMatch,
-  type SameKeys,
-} from './vocabulary.js';
+import { CONFIG_OPTIONS, INSTRUMENTATION_CALL_OPTIONS, SNAPSHOT_OPTIONS, type KeysMatch, type SameKeys } from './vocabulary.js';
 
 /**
  * Process-wide instrumentation defaults. Per-call options (`contentionThreshold`, `holdWarning`,
@@ -162,7 +156,8 @@ export function configure(options?: ConfigureOptions): Readonly<InstrumentationC
     for (const k of Object.keys(s)) {
       if (!SNAPSHOT_KEYS.has(k)) throw invalidArgument(fn, undefined, `unknown option 'snapshot.${k}'`);
     }
-    if (s.stack !== undefined) next.snapshot.stack = s.stack === 'waits' ? 'waits' : bool(fn, "snapshot.stack (true, false or 'waits')", s.stack);
+    if (s.stack !== undefined)
+      next.snapshot.stack = s.stack === 'waits' ? 'waits' : bool(fn, "snapshot.stack (true, false or 'waits')", s.stack);
     if (s.eventLoopDelay !== undefined) next.snapshot.eventLoopDelay = bool(fn, 'snapshot.eventLoopDelay', s.eventLoopDelay);
     if (s.maxInProcess !== undefined) {
       if (!Number.isInteger(s.maxInProcess) || s.maxInProcess < 0 || s.maxInProcess > 10_000) {
@@ -203,7 +198,13 @@ export interface ResolvedCallOptions {
 export function resolveCallOptions(fn: string, path: string | undefined, o: InstrumentationCallOptions | undefined): ResolvedCallOptions {
   const c = current;
   if (o === undefined) {
-    return { contentionThreshold: c.contentionThreshold, holdWarning: c.holdWarning, holdWarningInterval: c.holdWarningInterval, label: null, report: c.report };
+    return {
+      contentionThreshold: c.contentionThreshold,
+      holdWarning: c.holdWarning,
+      holdWarningInterval: c.holdWarningInterval,
+      label: null,
+      report: c.report,
+    };
   }
   const wrap = (name: string, v: unknown, zero: boolean): number => {
     try {
@@ -214,7 +215,8 @@ export function resolveCallOptions(fn: string, path: string | undefined, o: Inst
   };
   const holdWarning = o.holdWarning === undefined ? c.holdWarning : wrap('holdWarning', o.holdWarning, true);
   return {
-    contentionThreshold: o.contentionThreshold === undefined ? c.contentionThreshold : wrap('contentionThreshold', o.contentionThreshold, true),
+    contentionThreshold:
+      o.contentionThreshold === undefined ? c.contentionThreshold : wrap('contentionThreshold', o.contentionThreshold, true),
     holdWarning,
     holdWarningInterval:
       o.holdWarningInterval !== undefined
@@ -223,6 +225,13 @@ export function resolveCallOptions(fn: string, path: string | undefined, o: Inst
           ? holdWarning
           : c.holdWarningInterval,
     label: checkLabel(fn, path, o.label),
-    report: o.report === undefined ? c.report : (typeof o.report === 'boolean' ? o.report : (() => { throw invalidArgument(fn, path, 'report must be a boolean'); })()),
+    report:
+      o.report === undefined
+        ? c.report
+        : typeof o.report === 'boolean'
+          ? o.report
+          : (() => {
+              throw invalidArgument(fn, path, 'report must be a boolean');
+            })(),
   };
 }

@@ -6,16 +6,5 @@
 export { ERROR_REASONS, type ErrorReason, type LockKind } from './vocabulary.js';
 export { errnoCode, errnoNumber, classifyErrno, type ErrnoClassification } from './errors/errno.js';
 export { win32ErrorCode, classifyWin32Error } from './errors/win32.js';
-export {
-  LockscopeError,
-  LockError,
-  ProbeError,
-  type LockscopeErrorInit,
-  type LockErrorInit,
-} from './errors/classes.js';
-export {
-  lockErrorFromErrno,
-  lockErrorFromWin32,
-  invalidArgument,
-  unsupportedPlatform,
-} from './errors/factories.js';
+export { LockscopeError, LockError, ProbeError, type LockscopeErrorInit, type LockErrorInit } from './errors/classes.js';
+export { lockErrorFromErrno, lockErrorFromWin32, invalidArgument, unsupportedPlatform } from './errors/factories.js';

@@ -1,5 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -108,7 +119,9 @@ describe('holder cards across processes', () => {
     const py = await pythonFlockHolder(file);
     holders.push(py);
     const forged = join(cardDir, `${dev}-${ino}-${py.pid}-1-1.card`);
-    writeFileSync(forged, JSON.stringify({ v: 1, pid: py.pid, startTicks: '1', acquiredAt: 1, label: 'forged', stack: null }), { mode: 0o600 });
+    writeFileSync(forged, JSON.stringify({ v: 1, pid: py.pid, startTicks: '1', acquiredAt: 1, label: 'forged', stack: null }), {
+      mode: 0o600,
+    });
 
     configure({ contentionThreshold: 20, cardDir });
     diag.setHolderResolver(probeHolderResolver);
@@ -162,7 +175,7 @@ describe('holder cards across processes', () => {
     }
   });
 
-  it("a card directory that is not ours or not 0700 is never used", async () => {
+  it('a card directory that is not ours or not 0700 is never used', async () => {
     const squatted = join(dir, 'squatted');
     mkdirSync(squatted, { mode: 0o777 });
     chmodSync(squatted, 0o777);

@@ -82,7 +82,10 @@ describe.skipIf(!linux)('lockscope watch', () => {
         });
         tmux('send-keys', '-t', 'w', 'C-c');
         const after = await until('the prompt after Ctrl-C', () => {
-          const lines = screen().split('\n').map((l) => l.trimEnd()).filter(Boolean);
+          const lines = screen()
+            .split('\n')
+            .map((l) => l.trimEnd())
+            .filter(Boolean);
           return lines.at(-1) === 'watch-test>' && lines;
         });
         // The screen is the shell's again: the command line typed, then a fresh prompt, nothing else.

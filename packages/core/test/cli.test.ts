@@ -26,15 +26,25 @@ describe('lockscope bin', () => {
     expect(run('--version').stdout.trim()).toBe(pkg.version);
   });
 
-  it.each([[['locks', '-o', 'NOPE']], [['locks', '-o', '']], [['locks', '-p', 'x']], [['holders', 'x', '--pid', '0']], [[]], [['bogus']], [['holders']], [['holders', 'a', 'b']], [['locks', 'x']], [['holders', 'x', '--depth', 'deep']], [['holders', 'x', '--timeout', 'soon']], [['--nope']]])(
-    'usage error %j exits 2',
-    (args) => {
-      const r = run(...args);
-      expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/^lockscope: /);
-      expect(r.stderr).toMatch(/Usage:/);
-    },
-  );
+  it.each([
+    [['locks', '-o', 'NOPE']],
+    [['locks', '-o', '']],
+    [['locks', '-p', 'x']],
+    [['holders', 'x', '--pid', '0']],
+    [[]],
+    [['bogus']],
+    [['holders']],
+    [['holders', 'a', 'b']],
+    [['locks', 'x']],
+    [['holders', 'x', '--depth', 'deep']],
+    [['holders', 'x', '--timeout', 'soon']],
+    [['--nope']],
+  ])('usage error %j exits 2', (args) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^lockscope: /);
+    expect(r.stderr).toMatch(/Usage:/);
+  });
 });
 
 describe.skipIf(!linux)('lockscope holders / locks', () => {
@@ -109,8 +119,12 @@ describe.skipIf(!linux)('lockscope holders / locks', () => {
   it('redacts command lines unless --no-redact', async () => {
     const f = makeFile(dir, 'secret');
     const { spawn } = await import('node:child_process');
-    const child = spawn('flock', ['-x', f, 'sh', '-c', 'echo ready $$; exec sleep 300', '--password', 'hunter2'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const sleeper = await new Promise<number>((res) => child.stdout.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(d.toString())![1]))));
+    const child = spawn('flock', ['-x', f, 'sh', '-c', 'echo ready $$; exec sleep 300', '--password', 'hunter2'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const sleeper = await new Promise<number>((res) =>
+      child.stdout.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(d.toString())![1]))),
+    );
     try {
       const red = JSON.parse(run('holders', f, '--json', '--depth', 'holders').stdout);
       const argv = red.locks[0].holders.find((x: { pid: number }) => x.pid === child.pid).argv;
@@ -137,8 +151,12 @@ describe.skipIf(!linux)('lockscope locks / holders with lslocks options', () => 
     dir = tmpDir('lockscope-cli-lslocks-');
     file = makeFile(dir, 'wide.lock');
     // flock(1) holds it and runs sh, whose command line is long and has an argument with spaces.
-    child = spawn('flock', ['-x', file, 'sh', '-c', 'echo ready $$; exec sleep 300', 'sh', longArg], { stdio: ['ignore', 'pipe', 'inherit'] });
-    sleeper = await new Promise<number>((res) => child.stdout!.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(d.toString())![1]))));
+    child = spawn('flock', ['-x', file, 'sh', '-c', 'echo ready $$; exec sleep 300', 'sh', longArg], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    sleeper = await new Promise<number>((res) =>
+      child.stdout!.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(d.toString())![1]))),
+    );
   });
   afterAll(async () => {
     const done = new Promise((r) => child.once('exit', r));
@@ -172,7 +190,9 @@ describe.skipIf(!linux)('lockscope locks / holders with lslocks options', () => 
     expect(raw).not.toMatch(/\s/);
     expect(raw).toContain('\\x20');
     const all = run('holders', file, '--output-all', '--depth', 'holders').stdout;
-    expect(all).toMatch(/^ROLE\s+COMMAND\s+PID\s+TYPE\s+SIZE\s+INODE\s+MAJ:MIN\s+MODE\s+M\s+START\s+END\s+PATH\s+BLOCKER\s+USER\s+STARTED\s+FD$/m);
+    expect(all).toMatch(
+      /^ROLE\s+COMMAND\s+PID\s+TYPE\s+SIZE\s+INODE\s+MAJ:MIN\s+MODE\s+M\s+START\s+END\s+PATH\s+BLOCKER\s+USER\s+STARTED\s+FD$/m,
+    );
     // A pid that holds nothing: nothing found.
     expect(run('locks', '-p', String(process.pid)).status).toBe(1);
   });
@@ -182,7 +202,9 @@ describe.skipIf(!linux)('lockscope locks / holders with lslocks options', () => 
     // which shares the lock, when the fast path falls back to a scan: compare flock's rows.
     const mine = (l: { path: string; pid: number }) => l.path === file && l.pid === child.pid;
     const ours = JSON.parse(run('locks', '-J', '-o', 'PID,TYPE,MODE,M,START,PATH').stdout).locks.filter(mine);
-    const theirs = JSON.parse(spawnSync('lslocks', ['-J', '-o', 'PID,TYPE,MODE,M,START,PATH'], { encoding: 'utf8' }).stdout).locks.filter(mine);
+    const theirs = JSON.parse(spawnSync('lslocks', ['-J', '-o', 'PID,TYPE,MODE,M,START,PATH'], { encoding: 'utf8' }).stdout).locks.filter(
+      mine,
+    );
     expect(ours).toHaveLength(1);
     expect(ours).toEqual(theirs);
     expect(ours.map((l: { mode: string }) => l.mode)).toContain('WRITE');

@@ -43,11 +43,19 @@ describe(`macOS struct flock ${M}`, () => {
 describe(`libproc decoders ${M}`, () => {
   it('PROC_PIDLISTFDS: 8-byte proc_fdinfo entries, partial tail ignored', () => {
     const buf = Buffer.alloc(8 * 3 + 4);
-    [[0, 1], [3, 1], [7, 2]].forEach(([fd, type], i) => {
+    [
+      [0, 1],
+      [3, 1],
+      [7, 2],
+    ].forEach(([fd, type], i) => {
       buf.writeInt32LE(fd!, i * 8);
       buf.writeUInt32LE(type!, i * 8 + 4);
     });
-    expect(decodeFdList(buf, buf.length)).toEqual([{ fd: 0, type: 1 }, { fd: 3, type: 1 }, { fd: 7, type: 2 }]);
+    expect(decodeFdList(buf, buf.length)).toEqual([
+      { fd: 0, type: 1 },
+      { fd: 3, type: 1 },
+      { fd: 7, type: 2 },
+    ]);
     expect(decodeFdList(buf, 8)).toEqual([{ fd: 0, type: 1 }]);
   });
   it('PROC_PIDFDVNODEPATHINFO: vnode_fdinfowithpath (1200 bytes): flags@0 dev@24 mode@28 ino@32 size@112 path@176', () => {
@@ -59,7 +67,13 @@ describe(`libproc decoders ${M}`, () => {
     buf.writeBigInt64LE(4096n, 112);
     buf.write('/Users/ü/app.lock', 176, 'utf8');
     expect(decodeVnodePathInfo(buf)).toEqual({
-      openFlags: 3, access: 'read-write', dev: 0x1000012, ino: 0x1_2345_6789n, mode: 0o100644, size: 4096n, path: '/Users/ü/app.lock',
+      openFlags: 3,
+      access: 'read-write',
+      dev: 0x1000012,
+      ino: 0x1_2345_6789n,
+      mode: 0o100644,
+      size: 4096n,
+      path: '/Users/ü/app.lock',
     });
     buf.writeUInt32LE(C.FREAD, 0);
     expect(decodeVnodePathInfo(buf).access).toBe('read');
@@ -93,8 +107,10 @@ describe(`libproc decoders ${M}`, () => {
         if (pid === 20) return 0; // another user's process: EPERM
         if (flavor === C.PROC_PIDLISTFDS) {
           if (!buf) return 16;
-          buf.writeInt32LE(4, 0); buf.writeUInt32LE(C.PROX_FDTYPE_VNODE, 4);
-          buf.writeInt32LE(5, 8); buf.writeUInt32LE(C.PROX_FDTYPE_VNODE, 12);
+          buf.writeInt32LE(4, 0);
+          buf.writeUInt32LE(C.PROX_FDTYPE_VNODE, 4);
+          buf.writeInt32LE(5, 8);
+          buf.writeUInt32LE(C.PROX_FDTYPE_VNODE, 12);
           return 16;
         }
         buf!.writeUInt32LE(10, 12);
@@ -111,7 +127,11 @@ describe(`libproc decoders ${M}`, () => {
       },
     };
     const r = listOpeners(file, fake as never);
-    expect(r).toMatchObject({ openers: [{ pid: 10, fd: 4, access: 'write', identity: '10:5000000', command: 'holder' }], denied: 1, complete: false });
+    expect(r).toMatchObject({
+      openers: [{ pid: 10, fd: 4, access: 'write', identity: '10:5000000', command: 'holder' }],
+      denied: 1,
+      complete: false,
+    });
     const p = probeDarwin(file, fake as never);
     expect(p).toMatchObject({
       locks: [],

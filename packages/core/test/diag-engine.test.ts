@@ -10,7 +10,16 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CHANNELS, configure, LockError, lock, lockStats, probe, resetConfig, tryLock, withLock, type LockHandle } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, ownTimers, type Holder, countPublishes } from './diag-support.js';
+import {
+  assertValidRecord,
+  flockHolder,
+  pythonFlockHolder,
+  sleep,
+  spawnHolder,
+  ownTimers,
+  type Holder,
+  countPublishes,
+} from './diag-support.js';
 import { CORE_DIST, flockTry } from './helpers/lock-procs.js';
 import { pyHolder } from './helpers/probe-procs.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
@@ -139,7 +148,11 @@ describe('foreign holders through the real engine and probe', () => {
       expect(cr!.holders[0]!.startTime).toEqual(expect.any(Number));
       expect(cr!.snapshot).not.toBeNull();
       expect(cr!.snapshot!.stack).toMatch(/diag-engine\.test/);
-      expect(tr).toMatchObject({ event: 'timeout', waitId: cr!.waitId, error: { code: 'ETIMEDOUT', errno: 110, reason: 'timeout', syscall: 'lock' } });
+      expect(tr).toMatchObject({
+        event: 'timeout',
+        waitId: cr!.waitId,
+        error: { code: 'ETIMEDOUT', errno: 110, reason: 'timeout', syscall: 'lock' },
+      });
       expect(tr!.holders).toEqual(cr!.holders);
       expect(e.holders).toEqual(cr!.holders);
       expect(c.order).toEqual([`c${cr!.waitId}`, `t${cr!.waitId}`]);
@@ -333,29 +346,32 @@ except OSError as e:
 describe('the contended record carries what refused the attempt (reason contended)', () => {
   const EAGAIN = osConstants.errno.EAGAIN;
   const HOLDER = { flock: 'flock', posix: 'lockf', ofd: 'ofd' } as const;
-  it.each(['flock', 'posix', 'ofd'] as const)('%s held by another process: the errno the lock call met, as the kernel gives it to any process', async (kind) => {
-    const f = newFile(`refused-${kind}`);
-    await hold(pyHolder(HOLDER[kind], f));
-    const errno = kernelAnswer(kind, f);
-    expect([EAGAIN, osConstants.errno.EACCES]).toContain(errno); // the premise: the kernel says busy
-    const c = collect();
-    try {
-      const e = await rejection(lock(f, { kind, timeout: 1000, contentionThreshold: 50 }));
-      expect(e.reason).toBe('timeout');
-    } finally {
-      c.stop();
-    }
-    const [cr] = c.contended;
-    expect(cr!.error).toEqual({
-      code: errno === EAGAIN ? 'EWOULDBLOCK' : 'EACCES',
-      errno,
-      syscall: kind === 'flock' ? 'flock' : 'fcntl',
-      reason: 'contended',
-      message: expect.stringContaining(f),
-    });
-    // The terminal record keeps its own error.
-    expect(c.terminal[0]!.error).toMatchObject({ code: 'ETIMEDOUT', reason: 'timeout' });
-  });
+  it.each(['flock', 'posix', 'ofd'] as const)(
+    '%s held by another process: the errno the lock call met, as the kernel gives it to any process',
+    async (kind) => {
+      const f = newFile(`refused-${kind}`);
+      await hold(pyHolder(HOLDER[kind], f));
+      const errno = kernelAnswer(kind, f);
+      expect([EAGAIN, osConstants.errno.EACCES]).toContain(errno); // the premise: the kernel says busy
+      const c = collect();
+      try {
+        const e = await rejection(lock(f, { kind, timeout: 1000, contentionThreshold: 50 }));
+        expect(e.reason).toBe('timeout');
+      } finally {
+        c.stop();
+      }
+      const [cr] = c.contended;
+      expect(cr!.error).toEqual({
+        code: errno === EAGAIN ? 'EWOULDBLOCK' : 'EACCES',
+        errno,
+        syscall: kind === 'flock' ? 'flock' : 'fcntl',
+        reason: 'contended',
+        message: expect.stringContaining(f),
+      });
+      // The terminal record keeps its own error.
+      expect(c.terminal[0]!.error).toMatchObject({ code: 'ETIMEDOUT', reason: 'timeout' });
+    },
+  );
 
   it('held by this process: no system call was made; the engine stands in with EWOULDBLOCK from lock', async () => {
     const f = newFile('refused-self');
@@ -451,8 +467,15 @@ describe('nobody listening (real engine)', () => {
     const py = await hold(pythonFlockHolder(g));
     configure({ contentionThreshold: 0, holdWarning: 1, holdWarningInterval: 1, cardDelay: 0, cardDir });
     const channels = [
-      diag.contendedChannel, diag.releasedChannel, diag.heldTooLongChannel, diag.leakedChannel,
-      diag.acquireChannel.start, diag.acquireChannel.end, diag.acquireChannel.asyncStart, diag.acquireChannel.asyncEnd, diag.acquireChannel.error,
+      diag.contendedChannel,
+      diag.releasedChannel,
+      diag.heldTooLongChannel,
+      diag.leakedChannel,
+      diag.acquireChannel.start,
+      diag.acquireChannel.end,
+      diag.acquireChannel.asyncStart,
+      diag.acquireChannel.asyncEnd,
+      diag.acquireChannel.error,
     ];
     const { published, restore } = countPublishes(channels);
     const cardsBefore = existsSync(cardDir) ? readdirSync(cardDir).length : 0;

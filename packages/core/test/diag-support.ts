@@ -112,7 +112,10 @@ export function ownTimers(): { created(area?: string): string[]; live(area?: str
       Error.stackTraceLimit = 30;
       const stack = new Error().stack ?? '';
       Error.stackTraceLimit = limit;
-      const frame = stack.split('\n').slice(1).find((l) => l.includes('/') && !l.includes('node:') && !l.includes(HERE));
+      const frame = stack
+        .split('\n')
+        .slice(1)
+        .find((l) => l.includes('/') && !l.includes('node:') && !l.includes(HERE));
       const module = frame === undefined ? undefined : OWN_MODULE.exec(frame)?.[1];
       if (module !== undefined) timers.push({ module, timer: resource as { _destroyed?: boolean } });
     },

@@ -7,7 +7,16 @@ import { CHANNELS, configure, LockError, probeHolderResolver, resetConfig, getCo
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 // Engine-facing hooks are internal (not in the package's exports): the built module by path.
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, contendedRecord, makeTestResolver, pythonFlockHolder, sleep, ownTimers, type Holder, countPublishes } from './diag-support.js';
+import {
+  assertValidRecord,
+  contendedRecord,
+  makeTestResolver,
+  pythonFlockHolder,
+  sleep,
+  ownTimers,
+  type Holder,
+  countPublishes,
+} from './diag-support.js';
 import { blockLoopRepeatedly, sampleLoopLag } from '../../../test-support/event-loop.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
@@ -43,10 +52,28 @@ function countingProbe() {
 }
 
 function timeoutErr(waitedMs: number): LockError {
-  return new LockError({ code: 'ETIMEDOUT', errno: 110, syscall: 'flock', path: file, kind: 'flock', reason: 'timeout', message: `ETIMEDOUT: timed out after ${waitedMs} ms`, waitedMs });
+  return new LockError({
+    code: 'ETIMEDOUT',
+    errno: 110,
+    syscall: 'flock',
+    path: file,
+    kind: 'flock',
+    reason: 'timeout',
+    message: `ETIMEDOUT: timed out after ${waitedMs} ms`,
+    waitedMs,
+  });
 }
 function abortErr(waitedMs: number): LockError {
-  return new LockError({ code: 'ABORT_ERR', errno: 125, syscall: 'flock', path: file, kind: 'flock', reason: 'aborted', message: 'aborted', waitedMs });
+  return new LockError({
+    code: 'ABORT_ERR',
+    errno: 125,
+    syscall: 'flock',
+    path: file,
+    kind: 'flock',
+    reason: 'aborted',
+    message: 'aborted',
+    waitedMs,
+  });
 }
 
 /** Collects records from every lockscope channel; returns an unsubscribe function. */
@@ -92,9 +119,16 @@ function collect() {
 describe('no subscribers: no cost', () => {
   it('publishes nothing, tracks nothing, arms no timer and starts no monitor', async () => {
     const channels = [
-      diag.contendedChannel, diag.releasedChannel, diag.heldTooLongChannel, diag.leakedChannel,
-      diag.acquireChannel.start, diag.acquireChannel.end, diag.acquireChannel.asyncEnd, diag.acquireChannel.error,
-      diag.probeChannel.start, diag.probeChannel.asyncEnd,
+      diag.contendedChannel,
+      diag.releasedChannel,
+      diag.heldTooLongChannel,
+      diag.leakedChannel,
+      diag.acquireChannel.start,
+      diag.acquireChannel.end,
+      diag.acquireChannel.asyncEnd,
+      diag.acquireChannel.error,
+      diag.probeChannel.start,
+      diag.probeChannel.asyncEnd,
     ];
     const { published, restore } = countPublishes(channels);
     const timers = ownTimers();
@@ -109,9 +143,11 @@ describe('no subscribers: no cost', () => {
         return diag.onHeld(file, dev, ino, req, w);
       });
       const sync = diag.traceTryLock(file, req, undefined, (w) => (seen.push(w), null));
-      await expect(diag.traceLock(file, req, undefined, async () => {
-        throw timeoutErr(5);
-      })).rejects.toMatchObject({ holders: undefined });
+      await expect(
+        diag.traceLock(file, req, undefined, async () => {
+          throw timeoutErr(5);
+        }),
+      ).rejects.toMatchObject({ holders: undefined });
       await diag.traceProbe(file, {}, async () => 42);
       expect(seen).toEqual([undefined, undefined]);
       expect(held).toBeUndefined();
@@ -153,19 +189,22 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     const holds: diag.Hold[] = [];
     const results = await Promise.allSettled(
       plans.map((p, i) =>
-        diag.traceLock(file, req, undefined, async (w) => {
-          if (p.blocks) w?.blocked(dev, ino);
-          await sleep(p.d);
-          if (p.end === 'timeout') throw timeoutErr(p.d);
-          if (p.end === 'aborted') throw abortErr(p.d);
-          if (p.end === 'error') throw new LockError({ code: 'EIO', errno: 5, syscall: 'flock', path: file, kind: 'flock', reason: 'io', message: 'EIO' });
-          const h = diag.onHeld(file, dev, ino, req, w)!;
-          holds.push(h);
-          return i;
-        }).catch((e: LockError) => {
-          errors.set(i, e);
-          throw e;
-        }),
+        diag
+          .traceLock(file, req, undefined, async (w) => {
+            if (p.blocks) w?.blocked(dev, ino);
+            await sleep(p.d);
+            if (p.end === 'timeout') throw timeoutErr(p.d);
+            if (p.end === 'aborted') throw abortErr(p.d);
+            if (p.end === 'error')
+              throw new LockError({ code: 'EIO', errno: 5, syscall: 'flock', path: file, kind: 'flock', reason: 'io', message: 'EIO' });
+            const h = diag.onHeld(file, dev, ino, req, w)!;
+            holds.push(h);
+            return i;
+          })
+          .catch((e: LockError) => {
+            errors.set(i, e);
+            throw e;
+          }),
       ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(plans.filter((p) => p.end === 'acquired').length);
@@ -213,7 +252,12 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
         continue;
       }
       expect(r.holders.map((h) => h.pid)).toContain(holder.pid);
-      expect(r.holders.find((h) => h.pid === holder.pid)).toMatchObject({ role: 'holder', lockKind: 'flock', lockMode: 'exclusive', command: expect.stringMatching(/python/) });
+      expect(r.holders.find((h) => h.pid === holder.pid)).toMatchObject({
+        role: 'holder',
+        lockKind: 'flock',
+        lockMode: 'exclusive',
+        command: expect.stringMatching(/python/),
+      });
       expect(r.holdersComplete).toBe(true);
       expect(r.waitedMs).toBeGreaterThanOrEqual(55);
       expect(r.snapshot!.stack).toMatch(/diag-tracker\.test/);
@@ -231,7 +275,8 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
         const e = errors.get(r.waitId! - firstId)!;
         if (contended) expect(e.holders).toEqual(contended.holders);
         else if (p.blocks && r.holdersComplete) expect((e.holders as { pid: number }[]).map((h) => h.pid)).toContain(holder.pid);
-        else if (p.blocks) expect(e.holders).toEqual(r.holders); // lookup cut by its 25 ms budget
+        else if (p.blocks)
+          expect(e.holders).toEqual(r.holders); // lookup cut by its 25 ms budget
         else expect(e.holders).toBeUndefined();
       }
     }
@@ -318,7 +363,15 @@ describe('tryLock and probe tracing', () => {
     const busy = diag.traceTryLock(file, req, undefined, () => null);
     expect(() =>
       diag.traceTryLock(file, req, undefined, () => {
-        throw new LockError({ code: 'EACCES', errno: 13, syscall: 'open', path: file, kind: 'flock', reason: 'permission', message: 'EACCES' });
+        throw new LockError({
+          code: 'EACCES',
+          errno: 13,
+          syscall: 'open',
+          path: file,
+          kind: 'flock',
+          reason: 'permission',
+          message: 'EACCES',
+        });
       }),
     ).toThrow(LockError);
     c.stop();
@@ -336,7 +389,15 @@ describe('tryLock and probe tracing', () => {
     tc.subscribe(subs as never);
     try {
       diag.traceTryLock(file, req, undefined, () => {
-        throw new LockError({ code: 'EACCES', errno: 13, syscall: 'open', path: file, kind: 'flock', reason: 'permission', message: 'EACCES' });
+        throw new LockError({
+          code: 'EACCES',
+          errno: 13,
+          syscall: 'open',
+          path: file,
+          kind: 'flock',
+          reason: 'permission',
+          message: 'EACCES',
+        });
       });
     } catch {
       // expected
@@ -354,7 +415,12 @@ describe('tryLock and probe tracing', () => {
     tc.subscribe(subs as never);
     const resolver = probeHolderResolver;
     // The budget tests give lookups (vitest-setup): 100 ms can run out on a loaded machine.
-    const res = await diag.traceProbe(file, { deadline: 10 }, () => resolver(file, dev, ino, { deadlineMs: TEST_HOLDERS_DEADLINE }), (r) => ({ dev, ino, holders: r.holders, complete: r.complete }));
+    const res = await diag.traceProbe(
+      file,
+      { deadline: 10 },
+      () => resolver(file, dev, ino, { deadlineMs: TEST_HOLDERS_DEADLINE }),
+      (r) => ({ dev, ino, holders: r.holders, complete: r.complete }),
+    );
     tc.unsubscribe(subs as never);
     expect(res.holders.map((h) => h.pid)).toContain(holder.pid);
     expect(got).toHaveLength(1);
@@ -425,7 +491,10 @@ describe('snapshot', () => {
     expect(s.stack).toMatch(/diag-tracker\.test/);
     expect(s.stack).not.toMatch(/dist\/diagnostics/);
     expect(s.inProcess.map((e) => [e.role, e.label])).toEqual(
-      expect.arrayContaining([['waiter', 'other-waiter'], ['holder', null]]),
+      expect.arrayContaining([
+        ['waiter', 'other-waiter'],
+        ['holder', null],
+      ]),
     );
     expect(s.inProcess.every((e) => e.sinceMs >= 0)).toBe(true);
     expect(s.inProcess.find((e) => e.role === 'waiter')!.sinceMs).toBeGreaterThanOrEqual(100);
@@ -445,7 +514,8 @@ describe('snapshot', () => {
     expect(json).not.toContain('hunter2-do-not-leak-7f3a');
     expect(Object.keys(s.report!)).toEqual(['libuvHandles', 'nativeStack']);
     expect(s.report!.libuvHandles.length).toBeGreaterThan(0);
-    for (const h of s.report!.libuvHandles) expect(Object.keys(h).every((k) => ['type', 'is_active', 'is_referenced', 'fd'].includes(k))).toBe(true);
+    for (const h of s.report!.libuvHandles)
+      expect(Object.keys(h).every((k) => ['type', 'is_active', 'is_referenced', 'fd'].includes(k))).toBe(true);
     expect(s.report!.nativeStack.length).toBeGreaterThan(0);
     delete process.env.LOCKSCOPE_TEST_SECRET;
   });
@@ -493,7 +563,16 @@ describe('configure()', () => {
     expect(getConfig().contentionThreshold).toBe(500);
     configure({ contentionThreshold: 250, holdWarning: 2_000 });
     expect(getConfig()).toMatchObject({ contentionThreshold: 250, holdWarning: 2_000, holdWarningInterval: 2_000 });
-    for (const bad of [{ contentionThreshold: -1 }, { contentionThreshold: NaN }, { holdWarningInterval: 0 }, { cards: 'yes' }, { nope: 1 }, { snapshot: { maxInProcess: 1.5 } }, { snapshot: { stack: 'contended' } }, { cardDir: 'relative' }]) {
+    for (const bad of [
+      { contentionThreshold: -1 },
+      { contentionThreshold: NaN },
+      { holdWarningInterval: 0 },
+      { cards: 'yes' },
+      { nope: 1 },
+      { snapshot: { maxInProcess: 1.5 } },
+      { snapshot: { stack: 'contended' } },
+      { cardDir: 'relative' },
+    ]) {
       let err: unknown;
       try {
         configure(bad as never);

@@ -27,7 +27,14 @@ describe('classifyErrno', () => {
   it('LockError carries code, errno, syscall, path, kind, reason', () => {
     const e = lockErrorFromErrno('open', errnoNumber('ENOENT')!, '/nope/x', 'flock');
     expect(e).toBeInstanceOf(LockError);
-    expect(e).toMatchObject({ code: 'ENOENT', errno: errnoNumber('ENOENT'), syscall: 'open', path: '/nope/x', kind: 'flock', reason: 'not-found' });
+    expect(e).toMatchObject({
+      code: 'ENOENT',
+      errno: errnoNumber('ENOENT'),
+      syscall: 'open',
+      path: '/nope/x',
+      kind: 'flock',
+      reason: 'not-found',
+    });
     expect(JSON.parse(JSON.stringify(e))).toMatchObject({ code: 'ENOENT', reason: 'not-found' });
   });
 });

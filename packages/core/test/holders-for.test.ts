@@ -61,7 +61,12 @@ describe('holdersFor: real foreign openers and lockers', () => {
       const r = await holdersFor(err, { cache: new HolderCache(), budgetMs: 10_000 });
       expect(r.status).toBe('resolved');
       expect(pidsOf(r)).toEqual(expect.arrayContaining([f.pid, f.sleepPid]));
-      expect(r.holders!.find((h) => h.pid === f.pid)).toMatchObject({ role: 'holder', command: 'flock', lockKind: 'flock', lockMode: 'exclusive' });
+      expect(r.holders!.find((h) => h.pid === f.pid)).toMatchObject({
+        role: 'holder',
+        command: 'flock',
+        lockKind: 'flock',
+        lockMode: 'exclusive',
+      });
     } finally {
       await f.stop();
     }
@@ -93,7 +98,11 @@ describe('holdersFor: never throws, says what it does not know', () => {
   it('anything that is not a busy-style error with a path is not-busy, and costs no lookup', async () => {
     let calls = 0;
     const cache = new HolderCache({ resolve: () => (calls++, []) });
-    const hostile = Object.defineProperty({}, 'code', { get: () => { throw new Error('getter'); } });
+    const hostile = Object.defineProperty({}, 'code', {
+      get: () => {
+        throw new Error('getter');
+      },
+    });
     const notBusy = [
       null,
       undefined,
@@ -112,7 +121,11 @@ describe('holdersFor: never throws, says what it does not know', () => {
       expect(isBusyError(e)).toBe(false);
     }
     expect(calls).toBe(0);
-    for (const e of [{ code: 'EACCES', path: '/x', syscall: 'flock' }, { code: 'EPERM', path: '/x', syscall: 'open' }, { code: 'EAGAIN', path: '/x' }]) {
+    for (const e of [
+      { code: 'EACCES', path: '/x', syscall: 'flock' },
+      { code: 'EPERM', path: '/x', syscall: 'open' },
+      { code: 'EAGAIN', path: '/x' },
+    ]) {
       expect(isBusyError(e)).toBe(true);
     }
   });
@@ -121,7 +134,11 @@ describe('holdersFor: never throws, says what it does not know', () => {
     const r = await holdersFor(ebusy('unlink', '/nonexistent/lockscope/gone'), { cache: new HolderCache(), budgetMs: 10_000 });
     expect(r).toEqual({ status: 'failed', holders: null, complete: null });
     // A throwing or rejecting resolver is the same.
-    const bad = new HolderCache({ resolve: () => { throw new Error('boom'); } });
+    const bad = new HolderCache({
+      resolve: () => {
+        throw new Error('boom');
+      },
+    });
     expect(holdersForSync(ebusy('open', '/a'), { cache: bad }).status).toBe('failed');
     const rejecting = new HolderCache({ resolve: () => Promise.reject(new Error('boom')) });
     expect((await holdersFor(ebusy('open', '/a'), { cache: rejecting })).status).toBe('failed');
@@ -129,7 +146,7 @@ describe('holdersFor: never throws, says what it does not know', () => {
 
   it('the budget bounds the wait: a probe still running resolves pending, and fills the cache later', async () => {
     let finish!: () => void;
-    const cache = new HolderCache({ resolve: () => new Promise((r) => (finish = () => r([])) ) });
+    const cache = new HolderCache({ resolve: () => new Promise((r) => (finish = () => r([]))) });
     expect(await holdersFor(ebusy('open', '/slow'), { cache, budgetMs: 20 })).toMatchObject({ status: 'pending' });
     finish();
     await cache.prewarm('/slow');
@@ -137,7 +154,23 @@ describe('holdersFor: never throws, says what it does not know', () => {
   });
 
   it('enrichWithHolders annotates a serialized error in place, leaves a LockError with holders alone', () => {
-    const cache = new HolderCache({ resolve: (p) => [{ pid: 7, startTime: null, command: p, argv: null, uid: null, user: null, lockKind: null, lockMode: null, role: 'opener', fd: 3, range: null }] });
+    const cache = new HolderCache({
+      resolve: (p) => [
+        {
+          pid: 7,
+          startTime: null,
+          command: p,
+          argv: null,
+          uid: null,
+          user: null,
+          lockKind: null,
+          lockMode: null,
+          role: 'opener',
+          fd: 3,
+          range: null,
+        },
+      ],
+    });
     const s = enrichWithHolders({ code: 'EBUSY', path: '/e', message: 'x' }, { cache });
     expect(s).toMatchObject({ holdersStatus: 'resolved', holders: [{ pid: 7 }], holdersComplete: null });
     const withWait = { code: 'EWOULDBLOCK', path: '/e', holders: [{ pid: 9 }] };
@@ -147,7 +180,9 @@ describe('holdersFor: never throws, says what it does not know', () => {
 
   it('invalid options fail with typed EINVAL errors', async () => {
     for (const bad of [null, 5, { cache: {} }, { budgetMs: -1 }, { budgetMs: NaN }]) {
-      expect(() => holdersForSync(ebusy('open', '/a'), bad as never)).toThrow(expect.objectContaining({ code: 'EINVAL', reason: 'invalid-argument' }));
+      expect(() => holdersForSync(ebusy('open', '/a'), bad as never)).toThrow(
+        expect.objectContaining({ code: 'EINVAL', reason: 'invalid-argument' }),
+      );
       await expect(holdersFor(ebusy('open', '/a'), bad as never)).rejects.toMatchObject({ code: 'EINVAL' });
     }
     for (const bad of [{ ttlMs: 0 }, { budgetMs: Infinity }, { maxEntries: -1 }, { resolve: 42 }, null]) {

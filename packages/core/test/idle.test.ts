@@ -3,7 +3,22 @@
  * done the way logrotate does them. Assertions are about order (never resolved before the close
  * plus quietMs), not about how fast: the machine is shared and noisy.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, truncateSync, unlinkSync, writeFileSync, openSync, writeSync, closeSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +54,9 @@ function resources(): { fds: number; inotifyFds: number; watches: number } {
     }
     if (target !== 'anon_inode:inotify') continue;
     inotifyFds++;
-    watches += readFileSync(`/proc/self/fdinfo/${n}`, 'utf8').split('\n').filter((l) => l.startsWith('inotify wd:')).length;
+    watches += readFileSync(`/proc/self/fdinfo/${n}`, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('inotify wd:')).length;
   }
   return { fds: names.length - inotifyFds, inotifyFds, watches };
 }
@@ -54,12 +71,20 @@ function expectNothingLeft(before: ReturnType<typeof resources>): void {
 function waitIdleAsNobody(f: string): Record<string, unknown> {
   const r = spawnSync(
     'setpriv',
-    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', `
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      '--input-type=module',
+      '-e',
+      `
       import { waitIdle } from '${coreForOthers().entry}';
       waitIdle(${JSON.stringify(f)}, { quietMs: 100, timeout: 1500 }).then(
         (r) => console.log(JSON.stringify({ idle: true, complete: r.complete, writers: r.writers.map((x) => x.pid) })),
         (e) => console.log(JSON.stringify({ idle: false, reason: e.reason, holders: e.holders.map((x) => x.pid) })));
-    `],
+    `,
+    ],
     { encoding: 'utf8', timeout: 30_000 },
   );
   expect(r.status, r.stderr).toBe(0);
@@ -107,7 +132,10 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     const before = resources();
     const idle = waitIdle(f, { quietMs: QUIET });
     let resolvedAt = 0;
-    void idle.then(() => (resolvedAt = Date.now()), () => {});
+    void idle.then(
+      () => (resolvedAt = Date.now()),
+      () => {},
+    );
     await new Promise((r) => setTimeout(r, SEEN)); // the fd stays open: waitIdle's probe sees it
     await w.send('burst 40 1 20');
     expect(resolvedAt).toBe(0);
@@ -309,30 +337,36 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     expect(r.writers.map((x) => x.pid)).toContain(w.pid);
   });
 
-  it.skipIf(!asRootWithSetpriv)("a writer this user cannot inspect (another user's process) is not idle: the kernel's write count says so", async () => {
-    const f = file();
-    chmodSync(dir, 0o755);
-    chownSync(f, 65534, 65534); // nobody's file: a read lease needs its owner
-    const w = await writer(); // root: its fds are unreadable to nobody
-    await w.send(`open ${f}`);
-    await w.send('write 1');
-    expect(waitIdleAsNobody(f)).toMatchObject({ idle: false, reason: 'timeout' });
-    await w.send('close');
-    expect(waitIdleAsNobody(f)).toEqual({ idle: true, complete: false, writers: [] });
-  });
+  it.skipIf(!asRootWithSetpriv)(
+    "a writer this user cannot inspect (another user's process) is not idle: the kernel's write count says so",
+    async () => {
+      const f = file();
+      chmodSync(dir, 0o755);
+      chownSync(f, 65534, 65534); // nobody's file: a read lease needs its owner
+      const w = await writer(); // root: its fds are unreadable to nobody
+      await w.send(`open ${f}`);
+      await w.send('write 1');
+      expect(waitIdleAsNobody(f)).toMatchObject({ idle: false, reason: 'timeout' });
+      await w.send('close');
+      expect(waitIdleAsNobody(f)).toEqual({ idle: true, complete: false, writers: [] });
+    },
+  );
 
-  it.skipIf(!asRootWithSetpriv)('where the kernel refuses the lease check (not the owner), a probe made for the window end confirms', async () => {
-    const f = file();
-    chmodSync(dir, 0o755);
-    chmodSync(f, 0o666); // root's file: nobody may write it but not take a lease on it
-    const w = await startWriter(65534);
-    procs.push(w);
-    await w.send(`open ${f}`);
-    await w.send('write 1');
-    expect(waitIdleAsNobody(f)).toEqual({ idle: false, reason: 'timeout', holders: [w.pid] });
-    await w.send('close');
-    expect(waitIdleAsNobody(f)).toMatchObject({ idle: true, writers: [] });
-  });
+  it.skipIf(!asRootWithSetpriv)(
+    'where the kernel refuses the lease check (not the owner), a probe made for the window end confirms',
+    async () => {
+      const f = file();
+      chmodSync(dir, 0o755);
+      chmodSync(f, 0o666); // root's file: nobody may write it but not take a lease on it
+      const w = await startWriter(65534);
+      procs.push(w);
+      await w.send(`open ${f}`);
+      await w.send('write 1');
+      expect(waitIdleAsNobody(f)).toEqual({ idle: false, reason: 'timeout', holders: [w.pid] });
+      await w.send('close');
+      expect(waitIdleAsNobody(f)).toMatchObject({ idle: true, writers: [] });
+    },
+  );
 
   it('publishes an idle record on lockscope:file:idle', async () => {
     const f = file();
@@ -375,9 +409,15 @@ describe.skipIf(!linux)('the native stat decoder (platform/linux/inotify.ts)', (
       try {
         const s = statSync(f, { bigint: true });
         const want = {
-          dev: Number(s.dev), ino: Number(s.ino), nlink: Number(s.nlink), mode: Number(s.mode), size: 12345,
-          mtimeSec: Number(s.mtimeNs / 1_000_000_000n), mtimeNsec: Number(s.mtimeNs % 1_000_000_000n),
-          ctimeSec: Number(s.ctimeNs / 1_000_000_000n), ctimeNsec: Number(s.ctimeNs % 1_000_000_000n),
+          dev: Number(s.dev),
+          ino: Number(s.ino),
+          nlink: Number(s.nlink),
+          mode: Number(s.mode),
+          size: 12345,
+          mtimeSec: Number(s.mtimeNs / 1_000_000_000n),
+          mtimeNsec: Number(s.mtimeNs % 1_000_000_000n),
+          ctimeSec: Number(s.ctimeNs / 1_000_000_000n),
+          ctimeNsec: Number(s.ctimeNs % 1_000_000_000n),
         };
         for (const target of [fd, f]) {
           const out = N.emptyStat();

@@ -188,11 +188,13 @@ describe('special files: never opened in a way that blocks, never locked', () =>
     }
   });
 
-  it.skipIf(!isRoot)('a FIFO another user may only read (read-write open refused, read-only fallback): lock, tryLock and probe answer, nothing blocks', () => {
-    const dir = dirForOthers('fifo-ro');
-    const fifo = `${dir}/readonly.fifo`;
-    expect(spawnSync('mkfifo', ['-m', '0644', fifo]).status).toBe(0);
-    const r = runAsNobody(`
+  it.skipIf(!isRoot)(
+    'a FIFO another user may only read (read-write open refused, read-only fallback): lock, tryLock and probe answer, nothing blocks',
+    () => {
+      const dir = dirForOthers('fifo-ro');
+      const fifo = `${dir}/readonly.fifo`;
+      expect(spawnSync('mkfifo', ['-m', '0644', fifo]).status).toBe(0);
+      const r = runAsNobody(`
       import { lock, tryLock, probe } from '${coreForOthers().entry}';
       const out = {};
       const shape = (e) => ({ reason: e.reason, code: e.code, message: e.message });
@@ -202,12 +204,13 @@ describe('special files: never opened in a way that blocks, never locked', () =>
       out.probe = await probe(${JSON.stringify(fifo)}).then((p) => p.openers.length, shape);
       console.log(JSON.stringify(out));
     `);
-    // Before: the read-only open waited for a writer, and the child never printed (killed at 20 s).
-    expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout);
-    const want = { reason: 'invalid-argument', code: 'EINVAL', message: expect.stringMatching(/is a FIFO/) };
-    expect(out).toMatchObject({ tryLock: want, lock: want, shared: want, probe: 0 });
-  });
+      // Before: the read-only open waited for a writer, and the child never printed (killed at 20 s).
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout);
+      const want = { reason: 'invalid-argument', code: 'EINVAL', message: expect.stringMatching(/is a FIFO/) };
+      expect(out).toMatchObject({ tryLock: want, lock: want, shared: want, probe: 0 });
+    },
+  );
 });
 
 describe('read-only file system', () => {
@@ -228,15 +231,18 @@ describe('read-only file system', () => {
     if (mounted || isRoot) spawnSync('umount', [mnt]);
   });
 
-  it.skipIf(!mounted)(`flock works read-only, write needs fail with EROFS (skipped when mounting is impossible: ${why.trim()})`, async () => {
-    const h = await lock(`${mnt}/existing.lock`);
-    expect(h.fd).toBeGreaterThan(2);
-    h.releaseSync();
-    const s = await lock(`${mnt}/existing.lock`, { kind: 'ofd', mode: 'shared' });
-    s.releaseSync();
-    await expectBoth(`${mnt}/existing.lock`, { kind: 'posix' }, { reason: 'permission', code: 'EROFS', syscall: 'open' });
-    await expectBoth(`${mnt}/new.lock`, undefined, { reason: 'permission', code: 'EROFS' });
-  });
+  it.skipIf(!mounted)(
+    `flock works read-only, write needs fail with EROFS (skipped when mounting is impossible: ${why.trim()})`,
+    async () => {
+      const h = await lock(`${mnt}/existing.lock`);
+      expect(h.fd).toBeGreaterThan(2);
+      h.releaseSync();
+      const s = await lock(`${mnt}/existing.lock`, { kind: 'ofd', mode: 'shared' });
+      s.releaseSync();
+      await expectBoth(`${mnt}/existing.lock`, { kind: 'posix' }, { reason: 'permission', code: 'EROFS', syscall: 'open' });
+      await expectBoth(`${mnt}/new.lock`, undefined, { reason: 'permission', code: 'EROFS' });
+    },
+  );
 });
 
 describe('platforms without a backend', () => {

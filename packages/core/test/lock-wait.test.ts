@@ -17,17 +17,23 @@ const FOREIGN: Record<LockKind, Method> = { flock: 'flock', posix: 'lockf', ofd:
  */
 function grantedToUs(path: string, gone: number): boolean {
   const ino = statSync(path).ino;
-  const entries = readFileSync('/proc/locks', 'utf8').split('\n').filter((l) => l.includes(`:${ino} `));
+  const entries = readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(`:${ino} `));
   const held = entries.filter((l) => !l.includes('->'));
   return entries.length > 0 && held.length === entries.length && !held.some((l) => l.split(/\s+/)[4] === String(gone));
 }
 
 /** Nothing of ours is left: no request in flight, no busy waiter thread. */
 async function settled(): Promise<void> {
-  await until(() => {
-    const s = lockStats();
-    return s.waiting === 0 && s.cancelling === 0 && s.queued === 0 && s.busyWaiterThreads === 0;
-  }, 5_000, 'engine idle');
+  await until(
+    () => {
+      const s = lockStats();
+      return s.waiting === 0 && s.cancelling === 0 && s.queued === 0 && s.busyWaiterThreads === 0;
+    },
+    5_000,
+    'engine idle',
+  );
 }
 
 describe('waiting on a foreign holder', () => {
@@ -202,9 +208,15 @@ describe('signals', () => {
     const f = fresh();
     const shared = await lock(f, { mode: 'shared' });
     const ac = new AbortController();
-    const exclusive = lock(f, { signal: ac.signal }).then(() => 'acquired', (e: LockError) => e.reason);
+    const exclusive = lock(f, { signal: ac.signal }).then(
+      () => 'acquired',
+      (e: LockError) => e.reason,
+    );
     // Queued behind the exclusive one (nobody overtakes it), though the held shared lock allows it.
-    const second = lock(f, { mode: 'shared', signal: ac.signal }).then((h) => (h.releaseSync(), 'acquired'), (e: LockError) => e.reason);
+    const second = lock(f, { mode: 'shared', signal: ac.signal }).then(
+      (h) => (h.releaseSync(), 'acquired'),
+      (e: LockError) => e.reason,
+    );
     await sleep(20);
     ac.abort();
     expect([await exclusive, await second]).toEqual(['aborted', 'aborted']);
@@ -237,7 +249,9 @@ describe('signals', () => {
       await settled();
       // Waits that end otherwise (timeout, grant) let go of the signal too.
       const ac2 = new AbortController();
-      const timedOut = Array.from({ length: 12 }, () => lock(f, { signal: ac2.signal, mode: 'shared', timeout: 300 }).catch((e: LockError) => e.reason));
+      const timedOut = Array.from({ length: 12 }, () =>
+        lock(f, { signal: ac2.signal, mode: 'shared', timeout: 300 }).catch((e: LockError) => e.reason),
+      );
       const granted = tryLock(fresh(), { signal: ac2.signal }); // never waits, never listens
       expect(await Promise.all(timedOut)).toEqual(Array(12).fill('timeout'));
       granted?.releaseSync();
@@ -289,7 +303,10 @@ describe('no starvation, fast hand-off', () => {
       // machine would otherwise be measured instead of the hand-off.
       const ino = statSync(f).ino;
       await until(
-        () => readFileSync('/proc/locks', 'utf8').split('\n').some((l) => l.includes('->') && l.includes(`:${ino} `)),
+        () =>
+          readFileSync('/proc/locks', 'utf8')
+            .split('\n')
+            .some((l) => l.includes('->') && l.includes(`:${ino} `)),
         10_000,
         'our waiter in the kernel queue',
       );

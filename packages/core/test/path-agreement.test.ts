@@ -14,7 +14,7 @@ const dir = tmpDir('lockscope-path-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('lock and probe agree on a path', () => {
-  it.skipIf(!linux)("d/link/../f through a symlinked directory: probe looks at the file lock() locked", async () => {
+  it.skipIf(!linux)('d/link/../f through a symlinked directory: probe looks at the file lock() locked', async () => {
     // d/link -> other/sub: the kernel resolves d/link/../f to other/f; lexically it would be d/f.
     mkdirSync(`${dir}/d`);
     mkdirSync(`${dir}/other/sub`, { recursive: true });

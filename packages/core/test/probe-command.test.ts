@@ -143,7 +143,9 @@ describe.runIf(linux)('a renamed main thread', () => {
         const py = await started('/usr/bin/python3', ['-c', PY, pf, 'worker-7'], owner);
         procs.push(py);
         const as = (...args: string[]) =>
-          spawnSync('setpriv', [`--reuid=${other.uid}`, `--regid=${other.gid}`, '--clear-groups', process.execPath, bin, ...args], { encoding: 'utf8' });
+          spawnSync('setpriv', [`--reuid=${other.uid}`, `--regid=${other.gid}`, '--clear-groups', process.execPath, bin, ...args], {
+            encoding: 'utf8',
+          });
         const nr = JSON.parse(as('holders', nf, '--json').stdout) as ProbeResult;
         expect(holderOf(nr, n.pid)).toMatchObject({ exe: null, command: 'node' });
         expect(nr.unreadable.find((u) => u.pid === n.pid)?.command).toBe('node');

@@ -1,7 +1,16 @@
 /** The /proc formats the Linux probe parses (internal module, by path into the built dist). */
 import { readFileSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { devFromProc, devParts, makeDev, parseFdinfo, parseLocks, parseStat, procDev, programName } from '../dist/platform/linux/probe-proc.js';
+import {
+  devFromProc,
+  devParts,
+  makeDev,
+  parseFdinfo,
+  parseLocks,
+  parseStat,
+  procDev,
+  programName,
+} from '../dist/platform/linux/probe-proc.js';
 
 describe('device numbers: stat().dev <-> /proc/locks hex major:minor', () => {
   it.each([
@@ -35,7 +44,17 @@ describe('/proc/locks lines', () => {
   it('parses holders, waiters, ranges, big device numbers', () => {
     const l = parseLocks(text);
     expect(l).toHaveLength(5);
-    expect(l[1]).toMatchObject({ n: 1, waiter: true, kernelClass: 'FLOCK', rawMode: 'WRITE', pid: 12237, device: 'fe:00', ino: 2146934, start: 0, end: null });
+    expect(l[1]).toMatchObject({
+      n: 1,
+      waiter: true,
+      kernelClass: 'FLOCK',
+      rawMode: 'WRITE',
+      pid: 12237,
+      device: 'fe:00',
+      ino: 2146934,
+      start: 0,
+      end: null,
+    });
     expect(l[2]).toMatchObject({ kernelClass: 'POSIX', rawMode: 'READ', device: '103:fffff', ino: 12, start: 10, end: 29 });
     expect(l[3]).toMatchObject({ kernelClass: 'OFDLCK', pid: -1 });
     expect(l[4]).toMatchObject({ kernelClass: 'LEASE', type: 'ACTIVE' });
@@ -48,7 +67,9 @@ describe('/proc/locks lines', () => {
 
 describe('fdinfo and stat', () => {
   it('fdinfo: access mode from octal flags, lock lines', () => {
-    const f = parseFdinfo('pos:\t0\nflags:\t02102002\nmnt_id:\t27\nino:\t2146472\nlock:\t1: OFDLCK ADVISORY  READ -1 fe:00:2146472 0 EOF\n');
+    const f = parseFdinfo(
+      'pos:\t0\nflags:\t02102002\nmnt_id:\t27\nino:\t2146472\nlock:\t1: OFDLCK ADVISORY  READ -1 fe:00:2146472 0 EOF\n',
+    );
     expect(f.accmode).toBe(2);
     expect(f.locks).toEqual([expect.objectContaining({ kernelClass: 'OFDLCK', ino: 2146472, pid: -1 })]);
     expect(parseFdinfo('flags:\t0100000\n').accmode).toBe(0);

@@ -89,7 +89,12 @@ async function manyFds(file: string, n: number): Promise<Proc> {
   };
 }
 
-const norm = (r: { error: string | null; denied: string | null; scanned: number; hits: Array<{ fd: number; dev: number; ino: number }> }) => ({
+const norm = (r: {
+  error: string | null;
+  denied: string | null;
+  scanned: number;
+  hits: Array<{ fd: number; dev: number; ino: number }>;
+}) => ({
   error: r.error,
   denied: r.denied,
   scanned: r.scanned,

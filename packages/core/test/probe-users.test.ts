@@ -47,12 +47,14 @@ describe.skipIf(!root)('probe across uids', () => {
   /** probe() run by `as` in a child Node process; returns its parsed result. */
   function probeAs(as: { uid: number; gid: number }, file: string, depth: 'holders' | 'full'): ProbeResult {
     const code = `import(${JSON.stringify(coreEntry)}).then((m) => m.probe(${JSON.stringify(file)}, { depth: ${JSON.stringify(depth)} })).then((r) => process.stdout.write(JSON.stringify(r)), (e) => { console.error(e); process.exit(9); })`;
-    const r = spawnSync('setpriv', [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--clear-groups', process.execPath, '-e', code], { encoding: 'utf8' });
+    const r = spawnSync('setpriv', [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--clear-groups', process.execPath, '-e', code], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as ProbeResult;
   }
 
-  it('root sees the other uid\'s holders with user, exe and argv', async () => {
+  it("root sees the other uid's holders with user, exe and argv", async () => {
     const r = await probe(flockFile);
     const h = r.locks[0]!.holders.find((x) => x.pid === fl.pid)!;
     expect(h).toMatchObject({ uid: owner.uid, user: 'lockscope-probe', confirmed: true, command: 'flock' });
@@ -107,7 +109,7 @@ describe.skipIf(!root)('probe across uids', () => {
     }
   });
 
-  it('the holder\'s own user sees its processes fully', () => {
+  it("the holder's own user sees its processes fully", () => {
     const r = probeAs(owner, ofdFile, 'full');
     expect(r.locks[0]!.holders.map((x) => x.pid)).toEqual([ofd.pid]);
     expect(r.openers!.map((x) => x.pid)).toContain(ofd.pid);
@@ -115,20 +117,32 @@ describe.skipIf(!root)('probe across uids', () => {
   });
 
   it('the CLI says what it could not see and how to see more', () => {
-    const r = spawnSync('setpriv', [`--reuid=${other.uid}`, `--regid=${other.gid}`, '--clear-groups', process.execPath, bin, 'holders', ofdFile, '--depth', 'holders'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'setpriv',
+      [`--reuid=${other.uid}`, `--regid=${other.gid}`, '--clear-groups', process.execPath, bin, 'holders', ofdFile, '--depth', 'holders'],
+      { encoding: 'utf8' },
+    );
     expect(r.stdout).toMatch(/could not be inspected \(permission\)/);
     expect(r.stdout).toMatch(/run as root .* or as their user/);
     expect(r.status).toBe(0); // a lock was found
     const idle = makeFile(dir, 'idle', true);
-    const n = spawnSync('setpriv', [`--reuid=${other.uid}`, `--regid=${other.gid}`, '--clear-groups', process.execPath, bin, 'holders', idle], { encoding: 'utf8' });
+    const n = spawnSync(
+      'setpriv',
+      [`--reuid=${other.uid}`, `--regid=${other.gid}`, '--clear-groups', process.execPath, bin, 'holders', idle],
+      { encoding: 'utf8' },
+    );
     // Not held: the kernel's lock table is complete; only the opener scan was partial, and it says so.
     expect(n.status).toBe(1);
     expect(n.stdout).toContain('open by: nobody seen (partial: see below)');
-    const strict = spawnSync('setpriv', [`--reuid=${other.uid}`, `--regid=${other.gid}`, '--clear-groups', process.execPath, bin, 'holders', idle, '--strict'], { encoding: 'utf8' });
+    const strict = spawnSync(
+      'setpriv',
+      [`--reuid=${other.uid}`, `--regid=${other.gid}`, '--clear-groups', process.execPath, bin, 'holders', idle, '--strict'],
+      { encoding: 'utf8' },
+    );
     expect(strict.status).toBe(3);
   });
 
-  it('listLocks as root resolves the other uid\'s locks', async () => {
+  it("listLocks as root resolves the other uid's locks", async () => {
     const r = await listLocks();
     expect(r.locks.find((l) => l.path === ofdFile)?.holders.map((h) => h.user)).toEqual(['lockscope-probe']);
   });

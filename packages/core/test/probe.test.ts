@@ -32,13 +32,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const holderPids = (r: { locks: ProbeResult['locks'] }) => [...new Set(r.locks.flatMap((l) => l.holders.map((h) => h.pid)))].sort((a, b) => a - b);
+const holderPids = (r: { locks: ProbeResult['locks'] }) =>
+  [...new Set(r.locks.flatMap((l) => l.holders.map((h) => h.pid)))].sort((a, b) => a - b);
 const openerPids = (r: ProbeResult) => (r.openers ?? []).map((o) => o.pid);
 
 /** Waits until /proc/locks shows `n` waiter lines for the inode (the waiter is in the kernel). */
 async function waitForWaiters(ino: number, n: number): Promise<void> {
   for (let i = 0; i < 500; i++) {
-    const lines = readFileSync('/proc/locks', 'utf8').split('\n').filter((l) => l.includes('->') && l.includes(`:${ino} `));
+    const lines = readFileSync('/proc/locks', 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('->') && l.includes(`:${ino} `));
     if (lines.length >= n) return;
     await sleep(10);
   }
@@ -107,10 +110,24 @@ describe.skipIf(!linux)('probe: true holders by lock kind', () => {
     const r = await probe(f, { depth: 'holders' });
     expect(r.stats.fastPath).toBe(true);
     expect(r.locks).toHaveLength(1);
-    expect(r.locks[0]).toMatchObject({ kernelClass: 'POSIX', kind: 'posix', mode: 'exclusive', range: { start: 10, end: 19 }, pidColumn: h.pid, holdersComplete: true });
+    expect(r.locks[0]).toMatchObject({
+      kernelClass: 'POSIX',
+      kind: 'posix',
+      mode: 'exclusive',
+      range: { start: 10, end: 19 },
+      pidColumn: h.pid,
+      holdersComplete: true,
+    });
     expect(r.locks[0]!.holders.map((x) => [x.pid, x.confirmed])).toEqual([[h.pid, true]]);
     expect(toRecordHolders(r)).toEqual([
-      expect.objectContaining({ pid: h.pid, role: 'holder', lockKind: 'posix', lockMode: 'exclusive', range: { start: 10, length: 10 }, fd: expect.any(Number) }),
+      expect.objectContaining({
+        pid: h.pid,
+        role: 'holder',
+        lockKind: 'posix',
+        lockMode: 'exclusive',
+        range: { start: 10, length: 10 },
+        fd: expect.any(Number),
+      }),
     ]);
     crossCheck(await probe(f), f);
   });
@@ -294,7 +311,13 @@ describe('probe: input errors are typed', () => {
   });
 
   it.skipIf(!linux)('missing file, missing parent, directory', async () => {
-    await expect(probe(`${dir}/nope`)).rejects.toMatchObject({ name: 'ProbeError', code: 'ENOENT', reason: 'not-found', syscall: 'stat', path: `${dir}/nope` });
+    await expect(probe(`${dir}/nope`)).rejects.toMatchObject({
+      name: 'ProbeError',
+      code: 'ENOENT',
+      reason: 'not-found',
+      syscall: 'stat',
+      path: `${dir}/nope`,
+    });
     await expect(probe(`${dir}/nope/x`)).rejects.toMatchObject({ code: 'ENOENT', reason: 'not-found' });
     await expect(probe(dir)).rejects.toMatchObject({ name: 'ProbeError', code: 'EISDIR', reason: 'invalid-argument', path: dir });
     await expect(probe(`${makeFile(dir, 'plain')}/x`)).rejects.toMatchObject({ code: 'ENOTDIR', reason: 'not-found' });

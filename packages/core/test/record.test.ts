@@ -16,10 +16,38 @@ describe('record schema v1', () => {
     const base = { path: '/tmp/x.lock', dev: 65024, ino: 42, kind: 'flock', mode: 'exclusive' } as const;
     assertValidRecord(buildRecord('acquired', { ...base, waitId: 1, waitedMs: 0.5 }));
     assertValidRecord(buildRecord('released', { ...base, holdId: 3, heldMs: 12.3456 }));
-    const err = new LockError({ code: 'ETIMEDOUT', errno: 110, syscall: 'flock', path: '/tmp/x.lock', kind: 'flock', reason: 'timeout', message: 'timed out' });
-    const r = buildRecord('timeout', { ...base, waitId: 2, waitedMs: 1000, error: recordError(err), holdersComplete: true, holders: [
-      { pid: 77, startTime: 1.7e12, command: 'python3', argv: ['python3', '--token', '[redacted]'], uid: 0, user: 'root', lockKind: 'flock', lockMode: 'exclusive', role: 'holder', fd: 3, range: null, card: { label: 'x', acquiredAt: 1, stack: 'at f (/a.js:1:1)' } },
-    ] });
+    const err = new LockError({
+      code: 'ETIMEDOUT',
+      errno: 110,
+      syscall: 'flock',
+      path: '/tmp/x.lock',
+      kind: 'flock',
+      reason: 'timeout',
+      message: 'timed out',
+    });
+    const r = buildRecord('timeout', {
+      ...base,
+      waitId: 2,
+      waitedMs: 1000,
+      error: recordError(err),
+      holdersComplete: true,
+      holders: [
+        {
+          pid: 77,
+          startTime: 1.7e12,
+          command: 'python3',
+          argv: ['python3', '--token', '[redacted]'],
+          uid: 0,
+          user: 'root',
+          lockKind: 'flock',
+          lockMode: 'exclusive',
+          role: 'holder',
+          fd: 3,
+          range: null,
+          card: { label: 'x', acquiredAt: 1, stack: 'at f (/a.js:1:1)' },
+        },
+      ],
+    });
     assertValidRecord(r);
     expect(r.error).toEqual({ code: 'ETIMEDOUT', errno: 110, syscall: 'flock', reason: 'timeout', message: 'timed out' });
     expect(r.pid).toBe(process.pid);
@@ -56,9 +84,22 @@ describe('record schema v1', () => {
   });
 
   it('contended: the refusal (reason contended) in error, or null as records written before it had', () => {
-    const snapshot = { stack: null, activeResources: {}, inProcess: [], eventLoopDelay: null, memory: { rss: 1, heapUsed: 1, heapTotal: 1, external: 0 }, costMs: 0 };
+    const snapshot = {
+      stack: null,
+      activeResources: {},
+      inProcess: [],
+      eventLoopDelay: null,
+      memory: { rss: 1, heapUsed: 1, heapTotal: 1, external: 0 },
+      costMs: 0,
+    };
     const base = { path: '/a', kind: 'flock', mode: 'exclusive', waitId: 1, waitedMs: 500, snapshot } as const;
-    const refused = { code: 'EWOULDBLOCK', errno: 11, syscall: 'flock', reason: 'contended', message: "EWOULDBLOCK: another holder has a conflicting lock, flock '/a'" };
+    const refused = {
+      code: 'EWOULDBLOCK',
+      errno: 11,
+      syscall: 'flock',
+      reason: 'contended',
+      message: "EWOULDBLOCK: another holder has a conflicting lock, flock '/a'",
+    };
     assertValidRecord(buildRecord('contended', { ...base, error: refused }));
     assertValidRecord(buildRecord('contended', base)); // schema v1 before the field was filled
     expect(isValidRecord(buildRecord('contended', { ...base, error: { ...refused, reason: 'timeout' } }))).toBe(false);

@@ -16,7 +16,8 @@ const bin = join(dirname(createRequire(import.meta.url).resolve('@lockscope/core
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-report-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const report = (args: string[], input = '') => spawnSync(process.execPath, [bin, 'report', ...args], { encoding: 'utf8', input, maxBuffer: 64 << 20 });
+const report = (args: string[], input = '') =>
+  spawnSync(process.execPath, [bin, 'report', ...args], { encoding: 'utf8', input, maxBuffer: 64 << 20 });
 const json = (args: string[], input = '') => {
   const r = report([...args, '--json'], input);
   expect(r.stderr).toBe('');
@@ -46,7 +47,18 @@ const hold = (who: Who, id: number, from: number, ms: number, extra: Partial<Loc
   JSON.stringify(rec('released', who, from + ms, { holdId: id, heldMs: ms, ...extra })),
 ];
 const holderOf = (pid: number, startTime: number | null, extra: object = {}) => ({
-  pid, startTime, command: 'flock', argv: ['flock', '-x', '/srv/a.lock', 'sleep', '600'], uid: 0, user: 'root', lockKind: 'flock', lockMode: 'exclusive', role: 'holder', fd: 3, range: null, ...extra,
+  pid,
+  startTime,
+  command: 'flock',
+  argv: ['flock', '-x', '/srv/a.lock', 'sleep', '600'],
+  uid: 0,
+  user: 'root',
+  lockKind: 'flock',
+  lockMode: 'exclusive',
+  role: 'holder',
+  fd: 3,
+  range: null,
+  ...extra,
 });
 const wait = (who: Who, id: number, from: number, ms: number, holders: object[], outcome: 'acquired' | 'timeout' = 'acquired') => [
   JSON.stringify(rec('contended', who, from + 100, { waitId: id, waitedMs: 100, holders: holders as never, holdersComplete: true })),
@@ -74,14 +86,23 @@ describe('lockscope report: one story from many processes and hosts', () => {
     expect(j.records).toBe(10);
     const ps = j.processes.filter((p: { pid: number }) => p.pid === 4242);
     expect(ps).toHaveLength(4);
-    expect(ps.find((p: { host: string; bootId: string; startTime: number }) => p.host === 'alpha' && p.bootId === 'boot-1' && p.startTime === A.startTime)).toMatchObject({ holds: 2, heldMs: 120 });
+    expect(
+      ps.find(
+        (p: { host: string; bootId: string; startTime: number }) =>
+          p.host === 'alpha' && p.bootId === 'boot-1' && p.startTime === A.startTime,
+      ),
+    ).toMatchObject({ holds: 2, heldMs: 120 });
   });
 
   it('records without host/boot id (older writers) from two files stay two processes; pino hostname names the host', () => {
     const old = { pid: 7 };
     const a = file(hold(old, 1, T0, 10));
     const b = file(hold(old, 1, T0 + 5, 10));
-    const pino = file(hold(old, 1, T0 + 9, 10).map((l) => JSON.stringify({ level: 20, time: T0, pid: 7, hostname: 'gamma', lockscope: 1, lock: JSON.parse(l), msg: 'x' })));
+    const pino = file(
+      hold(old, 1, T0 + 9, 10).map((l) =>
+        JSON.stringify({ level: 20, time: T0, pid: 7, hostname: 'gamma', lockscope: 1, lock: JSON.parse(l), msg: 'x' }),
+      ),
+    );
     const { j } = json([a, b, pino]);
     const ps = j.processes.filter((p: { pid: number }) => p.pid === 7);
     expect(ps).toHaveLength(3);
@@ -104,9 +125,13 @@ describe('lockscope report: one story from many processes and hosts', () => {
       expect.objectContaining({ host: 'alpha', pid: 600, command: 'node export.js', label: 'nightly-export', lockscope: true }),
       expect.objectContaining({ host: 'alpha', pid: 999, command: 'flock -x /srv/a.lock sleep 600', label: null, lockscope: false }),
     ]);
-    expect(j.outsideHolds).toEqual([expect.objectContaining({ pid: 999, from: new Date(T0 + 2100).toISOString(), to: new Date(T0 + 2500).toISOString() })]);
+    expect(j.outsideHolds).toEqual([
+      expect.objectContaining({ pid: 999, from: new Date(T0 + 2100).toISOString(), to: new Date(T0 + 2500).toISOString() }),
+    ]);
     const text = report([f]).stdout;
-    expect(text).toContain(`held by pid 999@alpha (flock -x /srv/a.lock sleep 600) from at least ${new Date(T0 + 2100).toISOString()} to ${new Date(T0 + 2500).toISOString()}`);
+    expect(text).toContain(
+      `held by pid 999@alpha (flock -x /srv/a.lock sleep 600) from at least ${new Date(T0 + 2100).toISOString()} to ${new Date(T0 + 2500).toISOString()}`,
+    );
     expect(text).toContain('at exportNightly (/srv/app/export.js:12:3)'); // where the longest holder took it
   });
 
@@ -152,7 +177,12 @@ describe('lockscope report: bad input is skipped and counted, never a crash', ()
 
   it('records of the right shape with wrong insides (types a writer never produces) are read without a crash', () => {
     const weird = [
-      JSON.stringify({ ...rec('contended', A, T0, { waitId: 1, waitedMs: 100 }), label: 5, snapshot: 'y', holders: [5, { pid: 'x' }, { ...holderOf(9, 'soon' as never), argv: [1, 2], card: 'x', lockKind: 7 }] }),
+      JSON.stringify({
+        ...rec('contended', A, T0, { waitId: 1, waitedMs: 100 }),
+        label: 5,
+        snapshot: 'y',
+        holders: [5, { pid: 'x' }, { ...holderOf(9, 'soon' as never), argv: [1, 2], card: 'x', lockKind: 7 }],
+      }),
       JSON.stringify({ ...rec('timeout', A, T0 + 200, { waitId: 1 }), waitedMs: 'long', error: 'boom' }),
       JSON.stringify({ ...rec('released', A, T0 + 300), holdId: 1.5, heldMs: -Infinity }),
     ];
@@ -196,7 +226,15 @@ describe('lockscope report: bad input is skipped and counted, never a crash', ()
     const missing = report([join(dir, 'nope.ndjson')]);
     expect(missing.status).toBe(4);
     expect(missing.stderr).toMatch(/ENOENT/);
-    for (const args of [[], [f, '--since', 'soon'], ['-', '-'], [f, '--pid', 'x'], [f, '--max-bars', '0'], [f, '--html', ''], [f, '--bogus']]) {
+    for (const args of [
+      [],
+      [f, '--since', 'soon'],
+      ['-', '-'],
+      [f, '--pid', 'x'],
+      [f, '--max-bars', '0'],
+      [f, '--html', ''],
+      [f, '--bogus'],
+    ]) {
       const u = report(args);
       expect(u.status, args.join(' ')).toBe(2);
       expect(u.stderr).toMatch(/^lockscope report: /);

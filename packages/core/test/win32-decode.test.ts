@@ -9,7 +9,11 @@ import { RM_PROCESS_INFO } from '../dist/platform/win32/constants.js';
 import { win32ToErrno } from '../dist/platform/win32/index.js';
 
 /** One RM_PROCESS_INFO written field by field at the header's offsets (restartmanager.h). */
-function record(buf: Buffer, i: number, f: { pid: number; ft: bigint; app: string; svc: string; type: number; status: number; session: number; restartable: number }) {
+function record(
+  buf: Buffer,
+  i: number,
+  f: { pid: number; ft: bigint; app: string; svc: string; type: number; status: number; session: number; restartable: number },
+) {
   const o = i * 668;
   buf.writeUInt32LE(f.pid, o);
   buf.writeUInt32LE(Number(f.ft & 0xffffffffn), o + 4);
@@ -25,7 +29,16 @@ function record(buf: Buffer, i: number, f: { pid: number; ft: bigint; app: strin
 describe('RM_PROCESS_INFO decoding (hand-built buffers; the same decoder runs against a fake rstrtmgr.dll under Wine)', () => {
   it('is 668 bytes with the documented field offsets', () => {
     expect(RM_PROCESS_INFO).toEqual({
-      size: 668, pid: 0, startLow: 4, startHigh: 8, appName: 12, serviceName: 524, appType: 652, appStatus: 656, tsSessionId: 660, restartable: 664,
+      size: 668,
+      pid: 0,
+      startLow: 4,
+      startHigh: 8,
+      appName: 12,
+      serviceName: 524,
+      appType: 652,
+      appStatus: 656,
+      tsSessionId: 660,
+      restartable: 664,
     });
   });
 
@@ -33,12 +46,38 @@ describe('RM_PROCESS_INFO decoding (hand-built buffers; the same decoder runs ag
     const buf = Buffer.alloc(668 * 2);
     const ft = 133486382456780000n; // 2024-01-02T03:04:05.678Z
     record(buf, 0, { pid: 1234, ft, app: 'notepad.exe', svc: '', type: 1, status: 1, session: 2, restartable: 0 });
-    record(buf, 1, { pid: 0xfffffffe, ft: ft + 10_000_000n, app: 'Café ☕ 𝄞', svc: 'Spooler', type: 3, status: 0x12, session: 0xffffffff, restartable: 1 });
+    record(buf, 1, {
+      pid: 0xfffffffe,
+      ft: ft + 10_000_000n,
+      app: 'Café ☕ 𝄞',
+      svc: 'Spooler',
+      type: 3,
+      status: 0x12,
+      session: 0xffffffff,
+      restartable: 1,
+    });
     const [a, b] = decodeRmProcessInfo(buf, 2);
-    expect(a).toMatchObject({ pid: 1234, startFiletime: ft, appName: 'notepad.exe', serviceName: null, appType: 'main-window', appStatus: 1, tsSessionId: 2, restartable: false });
+    expect(a).toMatchObject({
+      pid: 1234,
+      startFiletime: ft,
+      appName: 'notepad.exe',
+      serviceName: null,
+      appType: 'main-window',
+      appStatus: 1,
+      tsSessionId: 2,
+      restartable: false,
+    });
     expect(new Date(a!.startTime!).toISOString()).toBe('2024-01-02T03:04:05.678Z');
     expect(a!.identity).toBe('1234:133486382456780000');
-    expect(b).toMatchObject({ pid: 0xfffffffe, appName: 'Café ☕ 𝄞', serviceName: 'Spooler', appType: 'service', appStatus: 0x12, tsSessionId: 0xffffffff, restartable: true });
+    expect(b).toMatchObject({
+      pid: 0xfffffffe,
+      appName: 'Café ☕ 𝄞',
+      serviceName: 'Spooler',
+      appType: 'service',
+      appStatus: 0x12,
+      tsSessionId: 0xffffffff,
+      restartable: true,
+    });
     expect(b!.startTime! - a!.startTime!).toBe(1000);
   });
 
@@ -64,7 +103,12 @@ describe('RM_PROCESS_INFO decoding (hand-built buffers; the same decoder runs ag
 
 describe('Win32 error classification', () => {
   it('33 and 32 are contention; 5 is contention from LockFileEx, retryable permission from CreateFileW', () => {
-    expect(classifyWin32Error('LockFileEx', 33)).toMatchObject({ code: 'ERROR_LOCK_VIOLATION', errno: 33, reason: 'contended', retry: true });
+    expect(classifyWin32Error('LockFileEx', 33)).toMatchObject({
+      code: 'ERROR_LOCK_VIOLATION',
+      errno: 33,
+      reason: 'contended',
+      retry: true,
+    });
     expect(classifyWin32Error('CreateFileW', 32)).toMatchObject({ code: 'ERROR_SHARING_VIOLATION', reason: 'contended', retry: true });
     expect(classifyWin32Error('LockFileEx', 5)).toMatchObject({ reason: 'contended', retry: true });
     expect(classifyWin32Error('CreateFileW', 5)).toMatchObject({ reason: 'permission', retry: true });
@@ -84,11 +128,28 @@ describe('Win32 error classification', () => {
   });
   it('lockErrorFromWin32 carries code, errno, syscall, path and reason', () => {
     const e = lockErrorFromWin32('LockFileEx', 33, 'C:\\x.lock', 'flock');
-    expect(e).toMatchObject({ name: 'LockError', code: 'ERROR_LOCK_VIOLATION', errno: 33, syscall: 'LockFileEx', path: 'C:\\x.lock', reason: 'contended', kind: 'flock' });
+    expect(e).toMatchObject({
+      name: 'LockError',
+      code: 'ERROR_LOCK_VIOLATION',
+      errno: 33,
+      syscall: 'LockFileEx',
+      path: 'C:\\x.lock',
+      reason: 'contended',
+      kind: 'flock',
+    });
     expect(e.message).toContain('ERROR_LOCK_VIOLATION (33)');
   });
   it("the backend's Win32 -> errno mapping gives the engine the same reason classifyWin32Error documents", () => {
-    for (const [code, syscall] of [[33, 'LockFileEx'], [32, 'LockFileEx'], [5, 'LockFileEx'], [158, 'UnlockFileEx'], [33, 'UnlockFileEx'], [6, 'LockFileEx'], [167, 'LockFileEx'], [995, 'LockFileEx']] as const) {
+    for (const [code, syscall] of [
+      [33, 'LockFileEx'],
+      [32, 'LockFileEx'],
+      [5, 'LockFileEx'],
+      [158, 'UnlockFileEx'],
+      [33, 'UnlockFileEx'],
+      [6, 'LockFileEx'],
+      [167, 'LockFileEx'],
+      [995, 'LockFileEx'],
+    ] as const) {
       const viaErrno = classifyErrno(syscall, win32ToErrno(code, syscall)).reason;
       const direct = classifyWin32Error(syscall, code).reason;
       expect([code, syscall, viaErrno]).toEqual([code, syscall, direct]);

@@ -43,7 +43,8 @@ export class LockscopeHoldersSpanProcessor {
   readonly #o: { cache: HolderCache | undefined };
 
   constructor(options: HoldersSpanProcessorOptions = {}) {
-    if (typeof options !== 'object' || options === null) throw invalidArgument('LockscopeHoldersSpanProcessor', undefined, 'options must be an object');
+    if (typeof options !== 'object' || options === null)
+      throw invalidArgument('LockscopeHoldersSpanProcessor', undefined, 'options must be an object');
     this.#o = { cache: options.cache };
     holdersForSync(null, this.#o); // validates the cache now
   }
@@ -70,9 +71,15 @@ export class LockscopeHoldersSpanProcessor {
       span.setAttribute(ATTR_FILE_HOLDERS_STATUS, target.holdersStatus as string);
       const holders = target.holders as RecordHolder[] | undefined;
       if (holders) {
-        span.setAttribute(ATTR_FILE_HOLDER_PIDS, holders.map((h) => h.pid));
+        span.setAttribute(
+          ATTR_FILE_HOLDER_PIDS,
+          holders.map((h) => h.pid),
+        );
         span.setAttribute(ATTR_FILE_HOLDER_COMMANDS, holders.map(commandOf));
-        span.setAttribute(ATTR_FILE_HOLDER_ROLES, holders.map((h) => h.role));
+        span.setAttribute(
+          ATTR_FILE_HOLDER_ROLES,
+          holders.map((h) => h.role),
+        );
         if (typeof target.holdersComplete === 'boolean') span.setAttribute(ATTR_FILE_HOLDERS_COMPLETE, target.holdersComplete);
       }
       return;

@@ -13,7 +13,14 @@ import {
 } from '@opentelemetry/api';
 import { InstrumentationBase, type InstrumentationConfig } from '@opentelemetry/instrumentation';
 import { CHANNELS } from '@lockscope/core';
-import { acquireEndIsTerminal, processIdentity, recordOf, type AcquireContext, type LockscopeRecord, holdersElseOpeners } from '@lockscope/core/record';
+import {
+  acquireEndIsTerminal,
+  processIdentity,
+  recordOf,
+  type AcquireContext,
+  type LockscopeRecord,
+  holdersElseOpeners,
+} from '@lockscope/core/record';
 import {
   ATTR_ERROR_TYPE,
   ATTR_FILE_INODE,
@@ -237,7 +244,13 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     const cfg = this.getConfig();
     const wantsSpan = !(ctx.sync && cfg.ignoreTryLock);
     if (wantsSpan && cfg.spans === 'contended') {
-      this._pending!.set(keyOf(ctx), { span: undefined, contended: false, ctx, parent: context.active(), startTime: performance.timeOrigin + performance.now() });
+      this._pending!.set(keyOf(ctx), {
+        span: undefined,
+        contended: false,
+        ctx,
+        parent: context.active(),
+        startTime: performance.timeOrigin + performance.now(),
+      });
       return;
     }
     const span = wantsSpan ? this._startSpan(ctx, context.active(), undefined) : undefined;
@@ -323,7 +336,11 @@ export class LockscopeInstrumentation extends InstrumentationBase<LockscopeInstr
     const end = Date.parse(record.time);
     const waitedMs = record.waitedMs ?? 0;
     this._idleWait.record(waitedMs / 1000);
-    const span = this.tracer.startSpan(SPAN_WAIT_IDLE, { kind: SpanKind.INTERNAL, startTime: end - waitedMs, attributes: idleAttributes(record) }, context.active());
+    const span = this.tracer.startSpan(
+      SPAN_WAIT_IDLE,
+      { kind: SpanKind.INTERNAL, startTime: end - waitedMs, attributes: idleAttributes(record) },
+      context.active(),
+    );
     span.end(end);
   }
 
@@ -391,7 +408,10 @@ function lockAttributes(kind: string | null, mode: string | null, outcome = ''):
 function setHolderAttributes(span: Span, record: LockscopeRecord): void {
   const holders = holdersElseOpeners(record.holders);
   if (holders.length === 0) return;
-  span.setAttribute(ATTR_LOCK_HOLDER_PIDS, holders.map((h) => h.pid));
+  span.setAttribute(
+    ATTR_LOCK_HOLDER_PIDS,
+    holders.map((h) => h.pid),
+  );
   span.setAttribute(ATTR_LOCK_HOLDER_COMMANDS, holders.map(commandOf));
   if (record.holdersComplete != null) span.setAttribute(ATTR_LOCK_HOLDERS_COMPLETE, record.holdersComplete);
 }

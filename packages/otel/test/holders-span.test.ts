@@ -22,27 +22,30 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/fs-spans.cjs', import.meta.url
 describe('LockscopeHoldersSpanProcessor', () => {
   // The child app is a 2.x app (sdk-trace-node, instrumentation-fs from the workspace); on the 3.x
   // line the processor on a real app is covered by examples/test/npm-install.test.ts.
-  it.skipIf(OTEL_LINE === 3)('instrumentation-fs spans of a real ETXTBSY (OTel 2.x app): pending first, then the process running the file', async () => {
-    const child = await runningExecutable(tempDir());
-    const exe = child.path;
-    try {
-      const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, exe], { cwd: join(FIXTURE, '..') });
-      const out = JSON.parse(stdout);
-      expect(out.code).toBe('ETXTBSY');
-      const failed = out.spans.filter((s: { status: SpanStatusCode }) => s.status === SpanStatusCode.ERROR);
-      expect(failed).toHaveLength(2);
-      expect(failed[0].attributes).toEqual({ 'lockscope.file.holders.status': 'pending' });
-      expect(failed[1].attributes).toMatchObject({
-        'lockscope.file.holders.status': 'cached',
-        'lockscope.file.holder.roles': expect.arrayContaining(['opener']),
-      });
-      const i = failed[1].attributes['lockscope.file.holder.pids'].indexOf(child.pid);
-      expect(i).toBeGreaterThanOrEqual(0);
-      expect(failed[1].attributes['lockscope.file.holder.commands'][i]).toBe(exe);
-    } finally {
-      await child.stop();
-    }
-  });
+  it.skipIf(OTEL_LINE === 3)(
+    'instrumentation-fs spans of a real ETXTBSY (OTel 2.x app): pending first, then the process running the file',
+    async () => {
+      const child = await runningExecutable(tempDir());
+      const exe = child.path;
+      try {
+        const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, exe], { cwd: join(FIXTURE, '..') });
+        const out = JSON.parse(stdout);
+        expect(out.code).toBe('ETXTBSY');
+        const failed = out.spans.filter((s: { status: SpanStatusCode }) => s.status === SpanStatusCode.ERROR);
+        expect(failed).toHaveLength(2);
+        expect(failed[0].attributes).toEqual({ 'lockscope.file.holders.status': 'pending' });
+        expect(failed[1].attributes).toMatchObject({
+          'lockscope.file.holders.status': 'cached',
+          'lockscope.file.holder.roles': expect.arrayContaining(['opener']),
+        });
+        const i = failed[1].attributes['lockscope.file.holder.pids'].indexOf(child.pid);
+        expect(i).toBeGreaterThanOrEqual(0);
+        expect(failed[1].attributes['lockscope.file.holder.commands'][i]).toBe(exe);
+      } finally {
+        await child.stop();
+      }
+    },
+  );
 
   it('a span with a recorded EWOULDBLOCK and file.path: the flock(1) holder; other spans untouched', async () => {
     const path = join(tempDir(), 'held.lock');
@@ -63,7 +66,10 @@ describe('LockscopeHoldersSpanProcessor', () => {
       plain.end();
       tracer.startSpan('no events').end();
       const [a, b, c] = exporter.getFinishedSpans();
-      expect(a!.attributes).toMatchObject({ 'lockscope.file.holders.status': 'cached', 'lockscope.file.holder.roles': expect.arrayContaining(['holder']) });
+      expect(a!.attributes).toMatchObject({
+        'lockscope.file.holders.status': 'cached',
+        'lockscope.file.holder.roles': expect.arrayContaining(['holder']),
+      });
       expect(a!.attributes['lockscope.file.holder.pids']).toContain(holder.pid);
       expect(Object.keys(b!.attributes)).toEqual([]);
       expect(Object.keys(c!.attributes)).toEqual([]);

@@ -6,7 +6,13 @@ import { DataPointType, MeterProvider, MetricReader, type HistogramMetricData, t
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { LockscopeInstrumentation, WAIT_BUCKETS_S } from '@lockscope/otel';
 import type { LockscopeRecord } from '@lockscope/core/record';
-import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, produceContention, produceIdle } from '../../../test-support/contention.js';
+import {
+  assertValidRecord,
+  cleanupTempDirs,
+  CONTENDED_BY_FLOCK,
+  produceContention,
+  produceIdle,
+} from '../../../test-support/contention.js';
 import { OTEL_LINE, tracing } from './support/tracing.js';
 import { sampleLoopLag } from '../../../test-support/event-loop.js';
 
@@ -56,7 +62,8 @@ async function metrics(): Promise<Map<string, MetricData>> {
   return out;
 }
 
-const sum = (m: MetricData | undefined): number => (m?.dataPoints as Array<{ value: number }> | undefined)?.reduce((a, p) => a + p.value, 0) ?? 0;
+const sum = (m: MetricData | undefined): number =>
+  (m?.dataPoints as Array<{ value: number }> | undefined)?.reduce((a, p) => a + p.value, 0) ?? 0;
 
 function lockSpans(): ReadableSpan[] {
   return exporter.getFinishedSpans().filter((s) => s.name === 'lockscope.lock.acquire');
@@ -134,13 +141,17 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
     expect(hold.dataPoints[0]!.value.sum).toBeGreaterThan(0.02);
   });
 
-  it('contention event: the waiting loop\'s event-loop delay, about 0 ms idle, about 60 ms when blocked 60 ms at a time', async () => {
+  it("contention event: the waiting loop's event-loop delay, about 0 ms idle, about 60 ms when blocked 60 ms at a time", async () => {
     const eld = async (blockLoop?: { ms: number; everyMs: number }) => {
       exporter.reset();
       await produceContention({ outcome: 'timeout', thresholdMs: 700, timeoutMs: 1400, ...(blockLoop ? { blockLoop } : {}) });
       const ev = lockSpans()[0]!.events.find((e) => e.name === 'lockscope.lock.contended')!;
       const a = ev.attributes!;
-      return { p50: Number(a['lockscope.snapshot.event_loop_delay.p50']), p99: Number(a['lockscope.snapshot.event_loop_delay.p99']), max: Number(a['lockscope.snapshot.event_loop_delay.max']) };
+      return {
+        p50: Number(a['lockscope.snapshot.event_loop_delay.p50']),
+        p99: Number(a['lockscope.snapshot.event_loop_delay.p99']),
+        max: Number(a['lockscope.snapshot.event_loop_delay.max']),
+      };
     };
     const lag = sampleLoopLag();
     const idle = await eld();

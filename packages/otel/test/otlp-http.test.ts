@@ -10,7 +10,13 @@ import { cleanupTempDirs, produceContention } from '../../../test-support/conten
 
 afterAll(cleanupTempDirs);
 
-type AnyValue = { stringValue?: string; intValue?: number | string; doubleValue?: number; boolValue?: boolean; arrayValue?: { values?: AnyValue[] } };
+type AnyValue = {
+  stringValue?: string;
+  intValue?: number | string;
+  doubleValue?: number;
+  boolValue?: boolean;
+  arrayValue?: { values?: AnyValue[] };
+};
 type KeyValue = { key: string; value: AnyValue };
 
 function value(v: AnyValue): unknown {
@@ -18,7 +24,8 @@ function value(v: AnyValue): unknown {
   if (v.intValue !== undefined) return Number(v.intValue);
   return v.stringValue ?? v.doubleValue ?? v.boolValue;
 }
-const attrs = (kvs: KeyValue[] | undefined): Record<string, unknown> => Object.fromEntries((kvs ?? []).map((kv) => [kv.key, value(kv.value)]));
+const attrs = (kvs: KeyValue[] | undefined): Record<string, unknown> =>
+  Object.fromEntries((kvs ?? []).map((kv) => [kv.key, value(kv.value)]));
 
 /** A minimal OTLP/HTTP receiver (JSON encoding, what the http exporters send by default). */
 function startReceiver(): Promise<{ server: Server; url: string; bodies: Map<string, unknown[]> }> {
@@ -60,7 +67,9 @@ describe('NodeSDK + OTLP/HTTP to a local receiver, real cross-process contention
       await sdk.shutdown(); // flushes spans and metrics
 
       const spans = (bodies.get('/v1/traces') ?? []).flatMap((b: any) =>
-        b.resourceSpans.flatMap((rs: any) => rs.scopeSpans.filter((ss: any) => ss.scope.name === '@lockscope/otel').flatMap((ss: any) => ss.spans)),
+        b.resourceSpans.flatMap((rs: any) =>
+          rs.scopeSpans.filter((ss: any) => ss.scope.name === '@lockscope/otel').flatMap((ss: any) => ss.spans),
+        ),
       );
       expect(spans).toHaveLength(1);
       const span = spans[0];
@@ -77,7 +86,9 @@ describe('NodeSDK + OTLP/HTTP to a local receiver, real cross-process contention
       expect(span.status.code).toBe(2); // STATUS_CODE_ERROR
 
       const metrics = (bodies.get('/v1/metrics') ?? []).flatMap((b: any) =>
-        b.resourceMetrics.flatMap((rm: any) => rm.scopeMetrics.filter((sm: any) => sm.scope.name === '@lockscope/otel').flatMap((sm: any) => sm.metrics)),
+        b.resourceMetrics.flatMap((rm: any) =>
+          rm.scopeMetrics.filter((sm: any) => sm.scope.name === '@lockscope/otel').flatMap((sm: any) => sm.metrics),
+        ),
       );
       const names = new Set(metrics.map((m: any) => m.name));
       for (const n of ['lockscope.lock.wait.duration', 'lockscope.lock.contentions', 'lockscope.lock.timeouts']) expect(names).toContain(n);

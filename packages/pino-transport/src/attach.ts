@@ -1,5 +1,12 @@
 import { invalidArgument } from '@lockscope/core';
-import { DEFAULT_RECORD_LEVELS, RECORD_SCHEMA_VERSION, attachLogger, describeRecord, resolveRecordLevels, type RecordEvent } from '@lockscope/core/record';
+import {
+  DEFAULT_RECORD_LEVELS,
+  RECORD_SCHEMA_VERSION,
+  attachLogger,
+  describeRecord,
+  resolveRecordLevels,
+  type RecordEvent,
+} from '@lockscope/core/record';
 
 /** The part of a pino logger attachPino uses (pino 10's `Logger` satisfies it). */
 export interface PinoLike {

@@ -70,7 +70,11 @@ export default async function lockscopeTransport(opts: LockscopeTransportOptions
   if (wrong !== null) {
     // core only on this path: the worker stays light.
     const { invalidArgument } = await import('@lockscope/core');
-    throw invalidArgument('@lockscope/pino-transport', undefined, `${wrong}; the transport understands ${Object.values(OPTIONS).join(', ')}`);
+    throw invalidArgument(
+      '@lockscope/pino-transport',
+      undefined,
+      `${wrong}; the transport understands ${Object.values(OPTIONS).join(', ')}`,
+    );
   }
   const dest = (opts.destination ?? opts.file)!;
   const key = opts.key ?? 'lock';

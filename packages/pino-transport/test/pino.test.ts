@@ -6,7 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LockError } from '@lockscope/core';
 import lockscopeTransport, { attachPino } from '@lockscope/pino-transport';
-import { assertValidRecord, cleanupTempDirs, CONTENDED_BY_FLOCK, holderEntry, produceContention, produceIdle, schemaErrors, tempDir } from '../../../test-support/contention.js';
+import {
+  assertValidRecord,
+  cleanupTempDirs,
+  CONTENDED_BY_FLOCK,
+  holderEntry,
+  produceContention,
+  produceIdle,
+  schemaErrors,
+  tempDir,
+} from '../../../test-support/contention.js';
 
 afterAll(cleanupTempDirs);
 
@@ -47,7 +56,12 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
         assertValidRecord(r);
         expect(r.path).toBe(c.path);
         expect(r.pid).toBe(process.pid);
-        expect(holderEntry(r, c.holder.pid)).toMatchObject({ command: 'flock', argv: c.holder.argv, lockKind: 'flock', lockMode: 'exclusive' });
+        expect(holderEntry(r, c.holder.pid)).toMatchObject({
+          command: 'flock',
+          argv: c.holder.argv,
+          lockKind: 'flock',
+          lockMode: 'exclusive',
+        });
       }
       // contended: the errno the lock attempt met; timeout: its own.
       expect(records[0]!.error).toMatchObject({ ...CONTENDED_BY_FLOCK, message: expect.stringContaining(c.path) });
@@ -139,7 +153,10 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
     const r = spawnSync(process.execPath, [script, '-', join(dir, 'fd.lock'), 'natural'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    const out = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const out = r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out).toHaveLength(1000);
     assertValidRecord(out[999]);
   });

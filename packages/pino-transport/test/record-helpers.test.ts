@@ -24,7 +24,7 @@ function file(): string {
 }
 
 describe('subscribeRecords', () => {
-  it("with wants: asked before each record is built, only wanted records delivered, tracking intact, no acquire tracing", async () => {
+  it('with wants: asked before each record is built, only wanted records delivered, tracking intact, no acquire tracing', async () => {
     const f = file();
     const seen: LockscopeRecord[] = [];
     const asked: string[] = [];
@@ -100,7 +100,9 @@ describe('subscribeRecords', () => {
     expect(r).toMatchObject({ path: idle.path, ino: idle.result.ino, holdersComplete: idle.result.complete });
     expect(r.holders.map((h) => h.pid)).toContain(idle.writerPid);
     expect(r.idle!.writers.find((w) => w.pid === idle.writerPid)).toMatchObject({ access: 'w' });
-    expect(describeRecord(r)).toMatch(new RegExp(`^${idle.path} idle after waiting \\d+ ms; written by pid ${idle.writerPid} \\(sh -c .*\\) for \\d+ ms$`));
+    expect(describeRecord(r)).toMatch(
+      new RegExp(`^${idle.path} idle after waiting \\d+ ms; written by pid ${idle.writerPid} \\(sh -c .*\\) for \\d+ ms$`),
+    );
   });
 
   it('a tryLock that finds a foreign holder yields no record (not a wait, not an error)', async () => {
@@ -146,7 +148,11 @@ describe('subscribeRecords', () => {
   });
 
   it('rejects bad input with a typed error', () => {
-    for (const bad of [() => subscribeRecords(null as never), () => subscribeRecords(() => {}, null as never), () => subscribeRecords(() => {}, { onError: 1 as never })]) {
+    for (const bad of [
+      () => subscribeRecords(null as never),
+      () => subscribeRecords(() => {}, null as never),
+      () => subscribeRecords(() => {}, { onError: 1 as never }),
+    ]) {
       expect(bad).toThrow(LockError);
     }
   });
@@ -176,8 +182,17 @@ describe('resolveRecordLevels', () => {
 describe('describeRecord', () => {
   const base = { path: '/srv/x.lock', kind: 'flock', mode: 'exclusive' } as const;
   const holder = {
-    pid: 4242, startTime: null, command: 'flock', argv: ['flock', '-x', '/srv/x.lock', 'sleep', '600'], uid: 0, user: 'root',
-    lockKind: 'flock', lockMode: 'exclusive', role: 'holder', fd: 3, range: null,
+    pid: 4242,
+    startTime: null,
+    command: 'flock',
+    argv: ['flock', '-x', '/srv/x.lock', 'sleep', '600'],
+    uid: 0,
+    user: 'root',
+    lockKind: 'flock',
+    lockMode: 'exclusive',
+    role: 'holder',
+    fd: 3,
+    range: null,
   } as const;
   it('one readable line per event, holders first, openers only without a holder', () => {
     expect(describeRecord(buildRecord('contended', { ...base, waitedMs: 512.4, holders: [holder] }))).toBe(
@@ -188,15 +203,30 @@ describe('describeRecord', () => {
       'waiting 512 ms for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600) (EWOULDBLOCK from flock)',
     );
     expect(
-      describeRecord(buildRecord('timeout', { ...base, waitedMs: 1000, holders: [holder], error: { code: 'ETIMEDOUT', errno: 110, syscall: 'lock', reason: 'timeout', message: 'x' } })),
-    ).toBe('gave up after 1000 ms waiting for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600) (ETIMEDOUT)');
-    expect(describeRecord(buildRecord('acquired', { ...base, waitedMs: 0.0123 }))).toBe('acquired exclusive flock lock on /srv/x.lock after 0.01 ms');
-    expect(describeRecord(buildRecord('released', { ...base, heldMs: 20 }))).toBe('released exclusive flock lock on /srv/x.lock after holding it 20 ms');
-    const opener = { ...holder, pid: 7, role: 'opener', command: 'vim', argv: null } as const;
-    expect(describeRecord(buildRecord('error', { path: '/a', holders: [opener] }))).toBe('failed to lock /a: unknown error; open by pid 7 (vim)');
-    const card = { ...holder, card: { label: 'nightly', acquiredAt: Date.parse('2026-01-01T00:00:00.000Z'), stack: null } };
-    expect(describeRecord(buildRecord('contended', { ...base, time: Date.parse('2026-01-01T00:00:02.000Z'), waitedMs: 600, holders: [card] }))).toContain(
-      'held by pid 4242 (flock -x /srv/x.lock sleep 600) "nightly", holding it 2000 ms',
+      describeRecord(
+        buildRecord('timeout', {
+          ...base,
+          waitedMs: 1000,
+          holders: [holder],
+          error: { code: 'ETIMEDOUT', errno: 110, syscall: 'lock', reason: 'timeout', message: 'x' },
+        }),
+      ),
+    ).toBe(
+      'gave up after 1000 ms waiting for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600) (ETIMEDOUT)',
     );
+    expect(describeRecord(buildRecord('acquired', { ...base, waitedMs: 0.0123 }))).toBe(
+      'acquired exclusive flock lock on /srv/x.lock after 0.01 ms',
+    );
+    expect(describeRecord(buildRecord('released', { ...base, heldMs: 20 }))).toBe(
+      'released exclusive flock lock on /srv/x.lock after holding it 20 ms',
+    );
+    const opener = { ...holder, pid: 7, role: 'opener', command: 'vim', argv: null } as const;
+    expect(describeRecord(buildRecord('error', { path: '/a', holders: [opener] }))).toBe(
+      'failed to lock /a: unknown error; open by pid 7 (vim)',
+    );
+    const card = { ...holder, card: { label: 'nightly', acquiredAt: Date.parse('2026-01-01T00:00:00.000Z'), stack: null } };
+    expect(
+      describeRecord(buildRecord('contended', { ...base, time: Date.parse('2026-01-01T00:00:02.000Z'), waitedMs: 600, holders: [card] })),
+    ).toContain('held by pid 4242 (flock -x /srv/x.lock sleep 600) "nightly", holding it 2000 ms');
   });
 });

@@ -60,7 +60,10 @@ describe('lockscopeErrSerializer on a real pino logger', () => {
       expect(defaultHolderCache().lookup(path).status).toBe('cached');
       logger.warn({ err }, 'busy');
       expect(lines[0]!.err).toMatchObject({ code: 'EWOULDBLOCK', holdersStatus: 'cached' });
-      expect((lines[0]!.err.holders as RecordHolder[]).find((h) => h.pid === holder.pid)).toMatchObject({ role: 'holder', command: 'flock' });
+      expect((lines[0]!.err.holders as RecordHolder[]).find((h) => h.pid === holder.pid)).toMatchObject({
+        role: 'holder',
+        command: 'flock',
+      });
     } finally {
       await holder.stop();
     }
@@ -79,6 +82,7 @@ describe('lockscopeErrSerializer on a real pino logger', () => {
     // Another wrapped serializer, as with pino.stdSerializers.errWithCause.
     const withCause = lockscopeErrSerializer({ cache, serializer: pino.stdSerializers.errWithCause });
     expect(withCause(ebusy('rename', '/y'))).toMatchObject({ holdersStatus: 'resolved', holders: [] });
-    for (const bad of [null, { serializer: 1 }, { cache: {} }]) expect(() => lockscopeErrSerializer(bad as never)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    for (const bad of [null, { serializer: 1 }, { cache: {} }])
+      expect(() => lockscopeErrSerializer(bad as never)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 });

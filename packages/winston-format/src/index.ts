@@ -1,9 +1,23 @@
 import { HolderCache, defaultHolderCache, invalidArgument, enrichWithHolders, type HolderCacheOptions } from '@lockscope/core';
-import { DEFAULT_RECORD_LEVELS, RECORD_SCHEMA_VERSION, attachLogger, describeRecord, resolveRecordLevels, type RecordEvent } from '@lockscope/core/record';
+import {
+  DEFAULT_RECORD_LEVELS,
+  RECORD_SCHEMA_VERSION,
+  attachLogger,
+  describeRecord,
+  resolveRecordLevels,
+  type RecordEvent,
+} from '@lockscope/core/record';
 import { format, type Format, type TransformableInfo } from 'logform';
 import { serializeError, serializeValue, type SerializeOptions } from './serialize.js';
 
-export { HolderCache, holdersOfProbe, type HolderCacheOptions, type PathHolderResolver, type HoldersLookup, type HoldersStatus } from './holders.js';
+export {
+  HolderCache,
+  holdersOfProbe,
+  type HolderCacheOptions,
+  type PathHolderResolver,
+  type HoldersLookup,
+  type HoldersStatus,
+} from './holders.js';
 export { describeRecord } from '@lockscope/core/record';
 
 export interface LockscopeFormatOptions {

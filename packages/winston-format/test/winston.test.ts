@@ -21,7 +21,10 @@ import {
 afterAll(cleanupTempDirs);
 
 /** A logger writing JSON lines through a real winston Stream transport into an array. */
-function jsonLogger(fmt: winston.Logform.Format | undefined, opts: { level?: string; levels?: winston.config.AbstractConfigSetLevels } = {}) {
+function jsonLogger(
+  fmt: winston.Logform.Format | undefined,
+  opts: { level?: string; levels?: winston.config.AbstractConfigSetLevels } = {},
+) {
   const lines: Record<string, any>[] = [];
   const stream = new Writable({
     write(chunk, _e, cb) {
@@ -116,7 +119,9 @@ describe('lockscopeFormat: holders of busy errors', () => {
       expect(lines[2]!.err.holdersStatus).toBeUndefined();
       expect(lines[3]!.err.holdersStatus).toBeUndefined();
       // EBUSY from fs (a plain Node error object shape) is enriched too.
-      logger.error('rename failed', { err: Object.assign(new Error("EBUSY: resource busy, rename"), { code: 'EBUSY', path, syscall: 'rename', errno: -16 }) });
+      logger.error('rename failed', {
+        err: Object.assign(new Error('EBUSY: resource busy, rename'), { code: 'EBUSY', path, syscall: 'rename', errno: -16 }),
+      });
       expect(lines[4]!.err.holdersStatus).toBe('cached');
       await new Promise((r) => setTimeout(r, 350));
       logger.error('later', { err: busyError(path) });
@@ -169,7 +174,12 @@ describe('lockscopeFormat: holders of busy errors', () => {
       logger.error('write failed', { err: busyError(path) });
       const hs = lines[1]!.err.holders as RecordHolder[];
       expect(lines[1]!.err.holdersStatus).toBe('cached');
-      expect(hs.find((h) => h.pid === holder.pid)).toMatchObject({ role: 'holder', command: 'flock', lockKind: 'flock', lockMode: 'exclusive' });
+      expect(hs.find((h) => h.pid === holder.pid)).toMatchObject({
+        role: 'holder',
+        command: 'flock',
+        lockKind: 'flock',
+        lockMode: 'exclusive',
+      });
       expect(hs.find((h) => h.pid === opener.pid)).toMatchObject({ role: 'opener', command: 'sleep' });
       // holdersOfProbe is the mapping the resolver applies to a probe() result.
       const direct = holdersOfProbe(await probe(path));
@@ -209,7 +219,11 @@ describe('attachWinston, real cross-process contention (flock(1) holder, core lo
     const file = join(dir, 'app.log');
     const transport = new winston.transports.File({ filename: file });
     const fmt = lockscopeFormat({ holders: { resolve: () => null } });
-    const logger = winston.createLogger({ level: 'info', format: winston.format.combine(fmt, winston.format.json()), transports: [transport] });
+    const logger = winston.createLogger({
+      level: 'info',
+      format: winston.format.combine(fmt, winston.format.json()),
+      transports: [transport],
+    });
     const detach = attachWinston(logger, { format: fmt });
     const c = await produceContention({ outcome: 'timeout', thresholdMs: 80, timeoutMs: 300 });
     // The caller logs the error it got, as apps do: the holders come from the wait's records.
@@ -220,7 +234,10 @@ describe('attachWinston, real cross-process contention (flock(1) holder, core lo
       transport.on('finish', () => resolve());
       logger.end();
     });
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.level, l.lock?.event ?? null])).toEqual([
       ['warn', 'contended'],
       ['error', 'timeout'],
@@ -287,5 +304,17 @@ describe('attachWinston, real cross-process contention (flock(1) holder, core lo
 
 function holderOf(pid: number, _path?: string): RecordHolder {
   const command = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  return { pid, startTime: null, command, argv: null, uid: null, user: null, lockKind: 'flock', lockMode: 'exclusive', role: 'holder', fd: null, range: null };
+  return {
+    pid,
+    startTime: null,
+    command,
+    argv: null,
+    uid: null,
+    user: null,
+    lockKind: 'flock',
+    lockMode: 'exclusive',
+    role: 'holder',
+    fd: null,
+    range: null,
+  };
 }

@@ -22,13 +22,21 @@ export interface TableOptions {
 }
 
 /** lslocks's -o syntax: `A,B` replaces the defaults, `+A,B` appends to them; names case-insensitive. */
-export function selectColumns<R>(all: readonly Column<R>[], defaults: readonly string[], spec: string | undefined, outputAll: boolean): Column<R>[] | string {
+export function selectColumns<R>(
+  all: readonly Column<R>[],
+  defaults: readonly string[],
+  spec: string | undefined,
+  outputAll: boolean,
+): Column<R>[] | string {
   const by = new Map(all.map((c) => [c.name, c]));
   if (outputAll) return [...all];
   let names = [...defaults];
   if (spec !== undefined) {
     const extra = spec.startsWith('+');
-    const asked = (extra ? spec.slice(1) : spec).split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+    const asked = (extra ? spec.slice(1) : spec)
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter(Boolean);
     if (asked.length === 0) return '-o needs at least one column';
     const unknown = asked.filter((n) => !by.has(n));
     if (unknown.length > 0) return `unknown column '${unknown[0]}' (available: ${all.map((c) => c.name).join(', ')})`;

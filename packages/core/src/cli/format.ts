@@ -40,14 +40,35 @@ export const LOCK_COLUMNS: readonly Column<LockRow>[] = [
   { name: 'COMMAND', help: 'command line of the process (arguments quoted as in a shell)', get: (r) => cmd(r.proc), trunc: true },
   { name: 'PID', help: 'PID of the process', get: (r) => (r.proc && r.proc.pid > 0 ? r.proc.pid : null), right: true },
   { name: 'TYPE', help: 'kind of lock (FLOCK, POSIX, OFDLCK, LEASE)', get: (r) => r.lock.kernelClass },
-  { name: 'SIZE', help: 'bytes locked (empty: to end of file)', get: (r) => (r.lock.range.end === null ? null : r.lock.range.end - r.lock.range.start + 1), right: true },
+  {
+    name: 'SIZE',
+    help: 'bytes locked (empty: to end of file)',
+    get: (r) => (r.lock.range.end === null ? null : r.lock.range.end - r.lock.range.start + 1),
+    right: true,
+  },
   { name: 'INODE', help: 'inode number', get: (r) => r.lock.ino, right: true },
   { name: 'MAJ:MIN', help: 'major:minor device number', get: (r) => majMin(r.lock.device) },
   { name: 'MODE', help: 'lock access mode: WRITE, READ (waiters: the mode asked for)', get: (r) => MODE_WORD[r.mode] },
-  { name: 'M', help: 'mandatory state of the lock: 0 (none), 1 (set)', get: (r) => (r.lock.type === 'MANDATORY' ? 1 : 0), json: (r) => r.lock.type === 'MANDATORY' },
+  {
+    name: 'M',
+    help: 'mandatory state of the lock: 0 (none), 1 (set)',
+    get: (r) => (r.lock.type === 'MANDATORY' ? 1 : 0),
+    json: (r) => r.lock.type === 'MANDATORY',
+  },
   { name: 'START', help: 'relative byte offset of the lock', get: (r) => r.lock.range.start, right: true },
-  { name: 'END', help: 'ending offset of the lock (EOF: to end of file)', get: (r) => r.lock.range.end ?? 'EOF', json: (r) => r.lock.range.end, right: true },
-  { name: 'PATH', help: 'path of the locked file', get: (r) => r.lock.path ?? `(unknown: dev ${r.lock.device} inode ${r.lock.ino})`, trunc: true },
+  {
+    name: 'END',
+    help: 'ending offset of the lock (EOF: to end of file)',
+    get: (r) => r.lock.range.end ?? 'EOF',
+    json: (r) => r.lock.range.end,
+    right: true,
+  },
+  {
+    name: 'PATH',
+    help: 'path of the locked file',
+    get: (r) => r.lock.path ?? `(unknown: dev ${r.lock.device} inode ${r.lock.ino})`,
+    trunc: true,
+  },
   { name: 'BLOCKER', help: 'waiters: PID(s) holding the lock', get: (r) => r.blocker },
   { name: 'USER', help: 'user of the process', get: (r) => (r.proc ? who(r.proc) : '?') },
   { name: 'STARTED', help: 'process start time', get: (r) => started(r.proc) },
@@ -71,8 +92,17 @@ export function lockRows(locks: readonly ProbeLock[], pid?: number): LockRow[] {
   for (const l of locks) {
     const holders = l.holders.map((h) => h.pid).filter((p) => p > 0);
     if (l.holders.length === 0) rows.push({ role: 'holder', lock: l, proc: null, fds: '-', mode: l.mode, blocker: null });
-    for (const h of l.holders) rows.push({ role: h.confirmed ? 'holder' : 'holder?', lock: l, proc: h, fds: h.fds === null ? '?' : h.fds.join(','), mode: l.mode, blocker: null });
-    for (const w of l.waiters) rows.push({ role: 'waiter', lock: l, proc: w.pid > 0 ? w : null, fds: '-', mode: w.mode, blocker: holders.join(',') || null });
+    for (const h of l.holders)
+      rows.push({
+        role: h.confirmed ? 'holder' : 'holder?',
+        lock: l,
+        proc: h,
+        fds: h.fds === null ? '?' : h.fds.join(','),
+        mode: l.mode,
+        blocker: null,
+      });
+    for (const w of l.waiters)
+      rows.push({ role: 'waiter', lock: l, proc: w.pid > 0 ? w : null, fds: '-', mode: w.mode, blocker: holders.join(',') || null });
   }
   return pid === undefined ? rows : rows.filter((r) => r.proc?.pid === pid);
 }
@@ -119,7 +149,8 @@ function footer(r: ListLocksResult): string {
     );
   }
   if (exited.length > 0) out.push(`note: ${exited.length} process(es) exited while being scanned.`);
-  if (incomplete.includes('hidepid')) out.push('warning: /proc is mounted with hidepid: other users\' processes are invisible; run as root to see them.');
+  if (incomplete.includes('hidepid'))
+    out.push("warning: /proc is mounted with hidepid: other users' processes are invisible; run as root to see them.");
   if (incomplete.includes('deadline')) out.push('warning: the time budget ran out: the scan is partial (raise --timeout).');
   if (incomplete.includes('unresolved')) out.push('warning: some locks have no holder lockscope could see (see above).');
   return out.join('\n');
@@ -141,7 +172,8 @@ export function formatHolders(r: ProbeResult, cols: Column<LockRow>[], o: Format
   if (r.openers !== null) {
     const openers = o.pid === undefined ? r.openers : r.openers.filter((x) => x.pid === o.pid);
     out.push('');
-    if (openers.length === 0) out.push(r.unreadable.some((u) => u.reason !== 'exited') ? 'open by: nobody seen (partial: see below)' : 'open by: nobody');
+    if (openers.length === 0)
+      out.push(r.unreadable.some((u) => u.reason !== 'exited') ? 'open by: nobody seen (partial: see below)' : 'open by: nobody');
     else out.push(renderTable(OPENER_COLUMNS, openers, o));
   } else if (o.headings && !o.raw) {
     out.push('', '(openers not scanned: --depth holders)');

@@ -7,7 +7,19 @@ import { listLocks, probe } from '../probe/index.js';
 import type { ListLocksResult, ProbeOptions } from '../probe/types.js';
 import { REPORT_HELP, ReportUsageError, reportCommand } from '../report/cli.js';
 import type { Column } from './columns.js';
-import { columnsHelp, DEFAULT_FORMAT, formatHolders, formatLocks, HOLDERS_DEFAULT, lockColumns, lockJson, LOCKS_DEFAULT, type FormatOptions, type Formatted, type LockRow } from './format.js';
+import {
+  columnsHelp,
+  DEFAULT_FORMAT,
+  formatHolders,
+  formatLocks,
+  HOLDERS_DEFAULT,
+  lockColumns,
+  lockJson,
+  LOCKS_DEFAULT,
+  type FormatOptions,
+  type Formatted,
+  type LockRow,
+} from './format.js';
 import { runWatch } from './watch.js';
 
 const EXIT = { found: 0, nothingFound: 1, usage: 2, partial: 3, error: 4 } as const;
@@ -136,7 +148,8 @@ async function main(argv: string[], io: Io): Promise<number> {
     }
     if (v.timeout !== undefined) {
       const t = Number(v.timeout);
-      if (!/^\d+(\.\d+)?$/.test(v.timeout) || !(t > 0)) throw new UsageError(`--timeout must be a positive number of ms, got '${v.timeout}'`);
+      if (!/^\d+(\.\d+)?$/.test(v.timeout) || !(t > 0))
+        throw new UsageError(`--timeout must be a positive number of ms, got '${v.timeout}'`);
       opts.timeout = t;
     }
     const fmt: FormatOptions = {
@@ -172,7 +185,8 @@ async function main(argv: string[], io: Io): Promise<number> {
       return found ? EXIT.found : EXIT.nothingFound;
     };
     const mine = (pids: number[]): boolean => (fmt.pid === undefined ? pids.length > 0 : pids.includes(fmt.pid));
-    const lockPids = (r: ListLocksResult): number[] => r.locks.flatMap((l) => (l.holders.length === 0 && fmt.pid === undefined ? [0] : [...l.holders, ...l.waiters].map((x) => x.pid)));
+    const lockPids = (r: ListLocksResult): number[] =>
+      r.locks.flatMap((l) => (l.holders.length === 0 && fmt.pid === undefined ? [0] : [...l.holders, ...l.waiters].map((x) => x.pid)));
     if (cmd === 'holders') {
       if (rest.length !== 1) throw new UsageError('holders takes exactly one path');
       const cols = columns(HOLDERS_DEFAULT);

@@ -10,7 +10,9 @@ export function quoteArg(a: string): string {
     const body = a
       .replace(/[\\']/g, '\\$&')
       // eslint-disable-next-line no-control-regex
-      .replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+      .replace(/[\x00-\x1f\x7f]/g, (c) =>
+        c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+      );
     return `$'${body}'`;
   }
   return `'${a.replace(/'/g, `'\\''`)}'`;

@@ -64,11 +64,29 @@ function rowsOf(r: ProbeResult, self: number): Omit<Row, 'since'>[] {
       const fd = h.fds?.[0] ?? null;
       for (const x of h.fds ?? []) lockFds.add(`${h.pid}:${x}`);
       const acc = fd === null ? null : (access.get(`${h.pid}:${fd}`) ?? null);
-      out.push({ key: `holder:${h.pid}:${h.startTime}:${l.kernelClass}:${mode}:${l.range.start}`, role: 'holder', ...base(h), kind: l.kernelClass, mode, range: l.range, fd, access: acc });
+      out.push({
+        key: `holder:${h.pid}:${h.startTime}:${l.kernelClass}:${mode}:${l.range.start}`,
+        role: 'holder',
+        ...base(h),
+        kind: l.kernelClass,
+        mode,
+        range: l.range,
+        fd,
+        access: acc,
+      });
     }
     for (const w of l.waiters) {
       const wm = w.mode === 'unlock' ? null : w.mode;
-      out.push({ key: `waiter:${w.pid}:${w.startTime}:${l.kernelClass}:${wm}:${w.range.start}`, role: 'waiter', ...base(w), kind: l.kernelClass, mode: wm, range: w.range, fd: null, access: null });
+      out.push({
+        key: `waiter:${w.pid}:${w.startTime}:${l.kernelClass}:${wm}:${w.range.start}`,
+        role: 'waiter',
+        ...base(w),
+        kind: l.kernelClass,
+        mode: wm,
+        range: w.range,
+        fd: null,
+        access: null,
+      });
     }
   }
   for (const o of r.openers ?? []) {
@@ -76,11 +94,29 @@ function rowsOf(r: ProbeResult, self: number): Omit<Row, 'since'>[] {
     for (const f of o.fds) {
       if (lockFds.has(`${o.pid}:${f.fd}`)) continue;
       const role: Role = f.access === 'w' || f.access === 'rw' ? 'writer' : 'reader';
-      out.push({ key: `${role}:${o.pid}:${o.startTime}:fd${f.fd}`, role, ...base(o), kind: null, mode: null, range: null, fd: f.fd, access: f.access });
+      out.push({
+        key: `${role}:${o.pid}:${o.startTime}:fd${f.fd}`,
+        role,
+        ...base(o),
+        kind: null,
+        mode: null,
+        range: null,
+        fd: f.fd,
+        access: f.access,
+      });
     }
     if (o.maps.length > 0) {
       const role: Role = o.maps.some((m) => m.perms[1] === 'w' && m.perms[3] === 's') ? 'writer' : 'reader';
-      out.push({ key: `${role}:${o.pid}:${o.startTime}:mmap`, role, ...base(o), kind: null, mode: null, range: null, fd: null, access: 'mmap' });
+      out.push({
+        key: `${role}:${o.pid}:${o.startTime}:mmap`,
+        role,
+        ...base(o),
+        kind: null,
+        mode: null,
+        range: null,
+        fd: null,
+        access: 'mmap',
+      });
     }
   }
   return out;
@@ -103,16 +139,18 @@ function render(path: string, state: WatchState, now: number, width: number): st
   const head = state.missing
     ? `lockscope watch ${path}  (no file at this path: waiting for one)`
     : `lockscope watch ${path}  (inode ${f.ino}, ${f.size} bytes, changed ${changed} ago)`;
-  const cells = state.rowList().map((r) => [
-    r.role,
-    r.kind ?? '-',
-    r.mode === 'exclusive' ? 'WRITE' : r.mode === 'shared' ? 'READ' : '-',
-    String(r.pid),
-    r.fd === null ? '-' : String(r.fd),
-    r.access ?? '-',
-    duration(now - r.since),
-    commandOf(r),
-  ]);
+  const cells = state
+    .rowList()
+    .map((r) => [
+      r.role,
+      r.kind ?? '-',
+      r.mode === 'exclusive' ? 'WRITE' : r.mode === 'shared' ? 'READ' : '-',
+      String(r.pid),
+      r.fd === null ? '-' : String(r.fd),
+      r.access ?? '-',
+      duration(now - r.since),
+      commandOf(r),
+    ]);
   const headRow = ['ROLE', 'KIND', 'MODE', 'PID', 'FD', 'ACCESS', 'FOR', 'COMMAND'];
   const w = headRow.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(w[i]!))).join('  ');
@@ -142,7 +180,12 @@ export async function runWatch(argv: string[], io: Io): Promise<number> {
     ({ values: v, positionals: pos } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, interval: { type: 'string' }, 'no-redact': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        json: { type: 'boolean' },
+        interval: { type: 'string' },
+        'no-redact': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (e) {
     io.err(`lockscope: ${(e as Error).message}\n\n${HELP}`);
@@ -162,7 +205,10 @@ export async function runWatch(argv: string[], io: Io): Promise<number> {
   const redact = !v['no-redact'];
   let file: WatchedFile;
   try {
-    if (process.platform !== 'linux') throw lockErrorFromErrno('watch', 95, pos[0], undefined, { message: `ENOTSUP: lockscope watch is Linux only (it reads /proc), watch '${pos[0]}'` });
+    if (process.platform !== 'linux')
+      throw lockErrorFromErrno('watch', 95, pos[0], undefined, {
+        message: `ENOTSUP: lockscope watch is Linux only (it reads /proc), watch '${pos[0]}'`,
+      });
     const path = checkPath('watch', pos[0], lockErrors);
     file = new WatchedFile(path, true);
     const rc = file.target();
@@ -301,21 +347,23 @@ class Watch {
     this.lastProbe = Date.now();
     const f = this.file.cur;
     const ino = f.ino;
-    linuxProbe.probe(
-      { api: 'watch', path: this.file.path, dev: f.dev, ino },
-      { depth: 'full', maps: true, timeout: 2000, signal: this.ac.signal, redact: this.o.redact, sliceMs: 4, threads: 1 },
-    ).then(
-      (r) => {
-        this.probing = false;
-        if (!this.running() || this.file.cur.ino !== ino) return;
-        this.state.complete = r.complete;
-        this.apply(rowsOf(r, process.pid));
-        this.draw();
-      },
-      () => {
-        this.probing = false; // aborted at stop, or the file vanished: the next tick tells
-      },
-    );
+    linuxProbe
+      .probe(
+        { api: 'watch', path: this.file.path, dev: f.dev, ino },
+        { depth: 'full', maps: true, timeout: 2000, signal: this.ac.signal, redact: this.o.redact, sliceMs: 4, threads: 1 },
+      )
+      .then(
+        (r) => {
+          this.probing = false;
+          if (!this.running() || this.file.cur.ino !== ino) return;
+          this.state.complete = r.complete;
+          this.apply(rowsOf(r, process.pid));
+          this.draw();
+        },
+        () => {
+          this.probing = false; // aborted at stop, or the file vanished: the next tick tells
+        },
+      );
   }
 
   private apply(rows: Omit<Row, 'since'>[]): void {

@@ -1,12 +1,5 @@
 import { liveConfig } from '../config.js';
-import {
-  acquireChannel,
-  contendedChannel,
-  heldTooLongChannel,
-  leakedChannel,
-  probeChannel,
-  releasedChannel,
-} from './channels.js';
+import { acquireChannel, contendedChannel, heldTooLongChannel, leakedChannel, probeChannel, releasedChannel } from './channels.js';
 import { direct } from './direct.js';
 
 /**

@@ -119,8 +119,8 @@ function reportExcerpt(): RecordSnapshot['report'] | null {
       if (typeof h.fd === 'number') o.fd = h.fd;
       return o;
     });
-    const nativeStack = (Array.isArray(r.nativeStack) ? r.nativeStack : []).map(
-      (f) => `${typeof f.pc === 'string' ? f.pc : '?'} ${typeof f.symbol === 'string' ? f.symbol : ''}`.trim(),
+    const nativeStack = (Array.isArray(r.nativeStack) ? r.nativeStack : []).map((f) =>
+      `${typeof f.pc === 'string' ? f.pc : '?'} ${typeof f.symbol === 'string' ? f.symbol : ''}`.trim(),
     );
     return { libuvHandles, nativeStack };
   } catch {

@@ -56,9 +56,7 @@ function lookup(syscall: string, code: string): Row {
   switch (code) {
     case 'EWOULDBLOCK':
     case 'EAGAIN':
-      return isLock
-        ? row('contended', true, 'another holder has a conflicting lock')
-        : row('io', true, 'resource temporarily unavailable');
+      return isLock ? row('contended', true, 'another holder has a conflicting lock') : row('io', true, 'resource temporarily unavailable');
     case 'EACCES':
       return isLock
         ? row('contended', true, 'another holder has a conflicting lock (POSIX F_SETLK may say EACCES)')

@@ -9,8 +9,7 @@ import * as N from '../platform/linux/inotify.js';
 import type { FileStat } from '../platform/linux/inotify.js';
 
 const EISDIR = 21;
-const FILE_MASK =
-  N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE | N.IN_OPEN | N.IN_MOVE_SELF | N.IN_DELETE_SELF;
+const FILE_MASK = N.IN_MODIFY | N.IN_ATTRIB | N.IN_CLOSE_WRITE | N.IN_CLOSE_NOWRITE | N.IN_OPEN | N.IN_MOVE_SELF | N.IN_DELETE_SELF;
 const DIR_MASK = N.IN_CREATE | N.IN_MOVED_TO | N.IN_MOVED_FROM | N.IN_DELETE | N.IN_ONLYDIR;
 
 /** An idle shared instance is closed after this long (closing one costs a kernel grace period). */
@@ -168,7 +167,15 @@ export class WatchedFile {
 
   /** Drain the events (never blocks) and refresh `cur`. */
   sense(): Sensed {
-    const s: Sensed = { changed: false, structural: false, opened: false, closed: false, overflow: false, truncated: false, deleted: false };
+    const s: Sensed = {
+      changed: false,
+      structural: false,
+      opened: false,
+      closed: false,
+      overflow: false,
+      truncated: false,
+      deleted: false,
+    };
     if (this.inotify) {
       for (const ev of [...this.pending.splice(0), ...shared.take(this)]) {
         if (ev.mask & N.IN_Q_OVERFLOW) s.overflow = s.changed = s.structural = true;

@@ -52,7 +52,8 @@ interface Options {
 
 function parseOptions(path: unknown, options: unknown): Options {
   const p = checkPath(FN, path, lockErrors);
-  if (options === undefined || options === null) return { path: p, quietMs: 1000, timeout: Infinity, signal: undefined, follow: 'path', self: false };
+  if (options === undefined || options === null)
+    return { path: p, quietMs: 1000, timeout: Infinity, signal: undefined, follow: 'path', self: false };
   if (typeof options !== 'object') throw invalidArgument(FN, p, 'options must be an object');
   for (const k in options) if (!KNOWN_OPTIONS.has(k)) throw invalidArgument(FN, p, `unknown option '${k}'`);
   const o = options as WaitIdleOptions;
@@ -78,7 +79,11 @@ export function waitIdle(path: string | URL, options?: WaitIdleOptions): Promise
   try {
     const o = parseOptions(path, options);
     if (process.platform !== 'linux') {
-      throw unsupportedPlatform(FN, o.path, 'waitIdle (it needs the access mode of every process that has the file open, which only the Linux probe reports)');
+      throw unsupportedPlatform(
+        FN,
+        o.path,
+        'waitIdle (it needs the access mode of every process that has the file open, which only the Linux probe reports)',
+      );
     }
     try {
       N.loadNative();
@@ -154,7 +159,13 @@ class IdleWait {
     const rc = this.file.target();
     if (rc < 0) {
       this.release();
-      throw lockErrorFromErrno(rc === -EISDIR ? 'waitIdle' : 'open', -rc, o.path, undefined, rc === -EISDIR ? { message: `EISDIR: path is a directory; waitIdle watches a file, waitIdle '${o.path}'` } : undefined);
+      throw lockErrorFromErrno(
+        rc === -EISDIR ? 'waitIdle' : 'open',
+        -rc,
+        o.path,
+        undefined,
+        rc === -EISDIR ? { message: `EISDIR: path is a directory; waitIdle watches a file, waitIdle '${o.path}'` } : undefined,
+      );
     }
     this.setBase();
     if (o.timeout !== Infinity) this.timeoutTimer = setTimeout(() => this.giveUp('timeout'), o.timeout);
@@ -215,7 +226,20 @@ class IdleWait {
     try {
       this.step();
     } catch (e) {
-      this.fail(e instanceof LockError ? e : new LockError({ code: 'EIO', errno: errnoNumber('EIO') ?? 5, syscall: FN, path: this.o.path, kind: undefined, reason: 'io', message: `EIO: ${String((e as Error)?.message ?? e)}, waitIdle '${this.o.path}'`, cause: e }));
+      this.fail(
+        e instanceof LockError
+          ? e
+          : new LockError({
+              code: 'EIO',
+              errno: errnoNumber('EIO') ?? 5,
+              syscall: FN,
+              path: this.o.path,
+              kind: undefined,
+              reason: 'io',
+              message: `EIO: ${String((e as Error)?.message ?? e)}, waitIdle '${this.o.path}'`,
+              cause: e,
+            }),
+      );
       return;
     }
     this.schedule();
@@ -314,7 +338,11 @@ class IdleWait {
     if (s.deleted) {
       this.change('deleted', now);
       if (this.o.follow === 'inode') {
-        this.fail(lockErrorFromErrno('unlink', ENOENT, this.o.path, undefined, { message: `ENOENT: the file was deleted while waiting for it to be idle, waitIdle '${this.o.path}'` }));
+        this.fail(
+          lockErrorFromErrno('unlink', ENOENT, this.o.path, undefined, {
+            message: `ENOENT: the file was deleted while waiting for it to be idle, waitIdle '${this.o.path}'`,
+          }),
+        );
         return now;
       }
     }
@@ -371,24 +399,26 @@ class IdleWait {
     const start = performance.now();
     const dev = this.cur.dev;
     const ino = this.cur.ino;
-    this.probing = linuxProbe.probe(
-      { api: 'waitIdle', path: this.o.path, dev, ino },
-      { depth: 'full', maps, timeout: Infinity, signal: this.ac.signal, redact: true, sliceMs: 4, threads: 1 },
-    ).then(
-      (r) => {
-        this.probing = null;
-        this.busyTillProbe = false;
-        if (this.done || this.cur.dev !== dev || this.cur.ino !== ino) return;
-        const end = performance.now();
-        if (maps) this.probeEstimate = this.probeEstimate * 0.7 + (end - start) * 0.3;
-        this.onProbe(r, start, end, forEnd, leaseBusy);
-        this.schedule();
-      },
-      (e: unknown) => {
-        this.probing = null;
-        if (!this.done) this.fail(e);
-      },
-    );
+    this.probing = linuxProbe
+      .probe(
+        { api: 'waitIdle', path: this.o.path, dev, ino },
+        { depth: 'full', maps, timeout: Infinity, signal: this.ac.signal, redact: true, sliceMs: 4, threads: 1 },
+      )
+      .then(
+        (r) => {
+          this.probing = null;
+          this.busyTillProbe = false;
+          if (this.done || this.cur.dev !== dev || this.cur.ino !== ino) return;
+          const end = performance.now();
+          if (maps) this.probeEstimate = this.probeEstimate * 0.7 + (end - start) * 0.3;
+          this.onProbe(r, start, end, forEnd, leaseBusy);
+          this.schedule();
+        },
+        (e: unknown) => {
+          this.probing = null;
+          if (!this.done) this.fail(e);
+        },
+      );
   }
 
   private onProbe(r: ProbeResult, start: number, end: number, forEnd: number, leaseBusy: boolean): void {
@@ -480,12 +510,30 @@ class IdleWait {
     if (this.done) return;
     const waited = performance.now() - this.t0;
     const current = this.writers().filter((w) => this.current.has(writerKey(w)));
-    const why = current.length > 0 ? `still written by ${current.map((w) => `pid ${w.pid} (${w.command ?? '?'})`).join(', ')}` : this.missingSince !== null ? 'the path names no file' : `changed ${Math.round(performance.now() - this.windowStart)} ms ago`;
+    const why =
+      current.length > 0
+        ? `still written by ${current.map((w) => `pid ${w.pid} (${w.command ?? '?'})`).join(', ')}`
+        : this.missingSince !== null
+          ? 'the path names no file'
+          : `changed ${Math.round(performance.now() - this.windowStart)} ms ago`;
     const holders = current.map(asHolder);
     this.fail(
       reason === 'timeout'
-        ? waitTimeoutError(FN, this.o.path, waited, `gave up after ${Math.round(waited)} ms (timeout ${this.o.timeout} ms) waiting for '${this.o.path}' to be idle: ${why}`, holders)
-        : waitAbortError(FN, this.o.path, waited, this.o.signal!, `aborted after ${Math.round(waited)} ms waiting for '${this.o.path}' to be idle: ${why}`, holders),
+        ? waitTimeoutError(
+            FN,
+            this.o.path,
+            waited,
+            `gave up after ${Math.round(waited)} ms (timeout ${this.o.timeout} ms) waiting for '${this.o.path}' to be idle: ${why}`,
+            holders,
+          )
+        : waitAbortError(
+            FN,
+            this.o.path,
+            waited,
+            this.o.signal!,
+            `aborted after ${Math.round(waited)} ms waiting for '${this.o.path}' to be idle: ${why}`,
+            holders,
+          ),
     );
   }
 
@@ -550,7 +598,14 @@ function idleRecord(r: IdleResult, o: Options) {
       follow: o.follow,
       modifications: r.modifications,
       changes: r.changes,
-      writers: r.writers.map((w) => ({ pid: w.pid, startTime: w.startTime, fd: w.fd, access: w.access, firstSeenAt: w.firstSeenAt, seenMs: w.seenMs })),
+      writers: r.writers.map((w) => ({
+        pid: w.pid,
+        startTime: w.startTime,
+        fd: w.fd,
+        access: w.access,
+        firstSeenAt: w.firstSeenAt,
+        seenMs: w.seenMs,
+      })),
     },
   });
 }

@@ -79,7 +79,11 @@ function kindUnsupported(req: LockRequest, platform: PlatformBackend): LockError
   const note = platform.kindsNote?.[req.kind];
   if (note === undefined) return new LockError({ ...err, kind: req.kind });
   const at = `${req.api} '${req.path}'`;
-  return new LockError({ ...err, kind: req.kind, message: `${err.code}: lock kind '${req.kind}' is not supported on ${platform.name}: ${note}, ${at}` });
+  return new LockError({
+    ...err,
+    kind: req.kind,
+    message: `${err.code}: lock kind '${req.kind}' is not supported on ${platform.name}: ${note}, ${at}`,
+  });
 }
 
 // ---------------------------------------------------------------- open and fds
@@ -258,7 +262,13 @@ function reopenWritable(req: LockRequest, platform: PlatformBackend, rc: number)
  */
 export function attempt(req: LockRequest, platform: PlatformBackend): Outcome {
   let kernelBusy = false;
-  if (platform.lockBeforeIdentify === true && placedCount === 0 && posixInodeCount === 0 && req.kind !== 'posix' && req.diag === undefined) {
+  if (
+    platform.lockBeforeIdentify === true &&
+    placedCount === 0 &&
+    posixInodeCount === 0 &&
+    req.kind !== 'posix' &&
+    req.diag === undefined
+  ) {
     openFd(req, platform, false);
     const out = kernelTry(req, platform);
     if (out === HELD) {
@@ -337,7 +347,7 @@ export function finish(req: LockRequest, platform: PlatformBackend): void {
 
 /** Let in every queued request that no longer conflicts (FIFO: nobody overtakes a conflicting earlier one). */
 function pump(entry: TableEntry, platform: PlatformBackend): void {
-  for (let i = 0; i < entry.queue.length; ) {
+  for (let i = 0; i < entry.queue.length;) {
     const q = entry.queue[i]!;
     const blocker = blockerOf(q, entry);
     if (blocker !== null) {
@@ -402,7 +412,12 @@ function watchSignal(req: LockRequest, signal: AbortSignal): void {
   try {
     req.unwatchAbort = watchAbort(signal, () => cancel(req, abortError(req, performance.now() - req.startedAt, signal)));
   } catch (cause) {
-    const err = invalidArgument(req.api, req.path, `signal: listening for 'abort' failed: ${String((cause as Error)?.message ?? cause)}`, req.kind);
+    const err = invalidArgument(
+      req.api,
+      req.path,
+      `signal: listening for 'abort' failed: ${String((cause as Error)?.message ?? cause)}`,
+      req.kind,
+    );
     throw new LockError({ ...err, message: err.message, cause });
   }
 }

@@ -102,9 +102,24 @@ export function refusal(req: LockRequest, syscall: string | null, errno: number)
  * reason as a lock wait's, `syscall` the public function, `holders` what it was waiting on.
  */
 export function waitTimeoutError(fn: string, path: string, waitedMs: number, message: string, holders?: unknown[]): LockError {
-  return engineError({ path, kind: undefined }, 'ETIMEDOUT', 'ETIMEDOUT', 110, 'timeout', waitedMs, message, { retry: true, syscall: fn, holders });
+  return engineError({ path, kind: undefined }, 'ETIMEDOUT', 'ETIMEDOUT', 110, 'timeout', waitedMs, message, {
+    retry: true,
+    syscall: fn,
+    holders,
+  });
 }
 
-export function waitAbortError(fn: string, path: string, waitedMs: number, signal: AbortSignal, message: string, holders?: unknown[]): LockError {
-  return engineError({ path, kind: undefined }, 'ABORT_ERR', 'ECANCELED', 125, 'aborted', waitedMs, message, { cause: signal.reason, syscall: fn, holders });
+export function waitAbortError(
+  fn: string,
+  path: string,
+  waitedMs: number,
+  signal: AbortSignal,
+  message: string,
+  holders?: unknown[],
+): LockError {
+  return engineError({ path, kind: undefined }, 'ABORT_ERR', 'ECANCELED', 125, 'aborted', waitedMs, message, {
+    cause: signal.reason,
+    syscall: fn,
+    holders,
+  });
 }

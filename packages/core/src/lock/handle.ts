@@ -141,6 +141,15 @@ export class LockHandle {
   }
 
   toJSON(): Record<string, unknown> {
-    return { path: this.path, kind: this.kind, mode: this.mode, range: this.range, fd: this.fd, acquiredAt: this.acquiredAt, waitedMs: this.waitedMs, released: this.released };
+    return {
+      path: this.path,
+      kind: this.kind,
+      mode: this.mode,
+      range: this.range,
+      fd: this.fd,
+      acquiredAt: this.acquiredAt,
+      waitedMs: this.waitedMs,
+      released: this.released,
+    };
   }
 }

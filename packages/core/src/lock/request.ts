@@ -162,7 +162,13 @@ export class LockRequest {
     this.holdWarningInterval = o.holdWarningInterval;
     this.report = o.report;
     // Validated even when nobody listens: a bad value is a bug whether or not it is observed.
-    if (o.label !== undefined || o.contentionThreshold !== undefined || o.holdWarning !== undefined || o.holdWarningInterval !== undefined || o.report !== undefined) {
+    if (
+      o.label !== undefined ||
+      o.contentionThreshold !== undefined ||
+      o.holdWarning !== undefined ||
+      o.holdWarningInterval !== undefined ||
+      o.report !== undefined
+    ) {
       resolveCallOptions(api, this.path, o);
     }
   }

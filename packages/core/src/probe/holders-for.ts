@@ -165,7 +165,8 @@ const PENDING: HoldersLookup = Object.freeze({ status: 'pending', holders: null,
 
 function normalize(r: ResolvedHolders | null | undefined): { holders: RecordHolder[]; complete: boolean | null } | null {
   if (Array.isArray(r)) return { holders: r, complete: null };
-  if (r && typeof r === 'object' && Array.isArray(r.holders)) return { holders: r.holders, complete: typeof r.complete === 'boolean' ? r.complete : null };
+  if (r && typeof r === 'object' && Array.isArray(r.holders))
+    return { holders: r.holders, complete: typeof r.complete === 'boolean' ? r.complete : null };
   return null;
 }
 
@@ -184,7 +185,8 @@ function positive(v: number | undefined, dflt: number, name: string): number {
 function defaultResolver(): PathHolderResolver | undefined {
   // Only the Linux probe has run for real with this; elsewhere the status says 'unavailable'.
   if (process.platform !== 'linux') return undefined;
-  return (path, { deadlineMs }) => probe(path, { timeout: deadlineMs }).then((r) => ({ holders: toRecordHolders(r), complete: r.complete }));
+  return (path, { deadlineMs }) =>
+    probe(path, { timeout: deadlineMs }).then((r) => ({ holders: toRecordHolders(r), complete: r.complete }));
 }
 
 // ---- which errors ----
@@ -233,8 +235,12 @@ export function defaultHolderCache(): HolderCache {
 function cacheOf(fn: string, options: HoldersForOptions | undefined): HolderCache {
   if (options === undefined) return defaultHolderCache();
   if (typeof options !== 'object' || options === null) throw invalidArgument(fn, undefined, 'options must be an object');
-  if (options.cache !== undefined && !(options.cache instanceof HolderCache)) throw invalidArgument(fn, undefined, 'options.cache must be a HolderCache');
-  if (options.budgetMs !== undefined && !(typeof options.budgetMs === 'number' && options.budgetMs >= 0 && Number.isFinite(options.budgetMs))) {
+  if (options.cache !== undefined && !(options.cache instanceof HolderCache))
+    throw invalidArgument(fn, undefined, 'options.cache must be a HolderCache');
+  if (
+    options.budgetMs !== undefined &&
+    !(typeof options.budgetMs === 'number' && options.budgetMs >= 0 && Number.isFinite(options.budgetMs))
+  ) {
     throw invalidArgument(fn, undefined, 'options.budgetMs must be a number of ms >= 0');
   }
   return options.cache ?? defaultHolderCache();

@@ -53,17 +53,20 @@ function checkOptions(fn: string, path: string | undefined, o: unknown, defaultD
   if (o !== undefined && (o === null || typeof o !== 'object')) throw invalid(fn, path, 'options must be an object');
   const opt = (o ?? {}) as ProbeOptions;
   const depth = opt.depth ?? defaultDepth;
-  if (!(PROBE_DEPTHS as readonly unknown[]).includes(depth)) throw invalid(fn, path, `depth must be 'holders' or 'full', got ${String(depth)}`);
+  if (!(PROBE_DEPTHS as readonly unknown[]).includes(depth))
+    throw invalid(fn, path, `depth must be 'holders' or 'full', got ${String(depth)}`);
   const timeout = opt.timeout ?? Infinity;
   if (typeof timeout !== 'number' || Number.isNaN(timeout) || timeout < 0) throw invalid(fn, path, 'timeout must be a number of ms >= 0');
   const sliceMs = opt.sliceMs ?? 4;
-  if (typeof sliceMs !== 'number' || !(sliceMs > 0) || !Number.isFinite(sliceMs)) throw invalid(fn, path, 'sliceMs must be a positive number');
+  if (typeof sliceMs !== 'number' || !(sliceMs > 0) || !Number.isFinite(sliceMs))
+    throw invalid(fn, path, 'sliceMs must be a positive number');
   const redact = opt.redact ?? true;
   if (typeof redact !== 'boolean' && typeof redact !== 'function') throw invalid(fn, path, 'redact must be a boolean or a function');
   const maps = opt.maps ?? true;
   if (typeof maps !== 'boolean') throw invalid(fn, path, 'maps must be a boolean');
   const threads = opt.threads ?? 'auto';
-  if (threads !== 1 && threads !== 2 && threads !== 'auto') throw invalid(fn, path, `threads must be 1, 2 or 'auto', got ${String(threads)}`);
+  if (threads !== 1 && threads !== 2 && threads !== 'auto')
+    throw invalid(fn, path, `threads must be 1, 2 or 'auto', got ${String(threads)}`);
   const signal = opt.signal;
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid(fn, path, 'signal must be an AbortSignal');
   return { depth, maps, timeout: timeout === 0 ? Infinity : timeout, signal, redact, sliceMs, threads };

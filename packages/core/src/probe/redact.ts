@@ -45,7 +45,10 @@ function redactOne(arg: string): string {
   const eq = arg.indexOf('=');
   if (eq > 0) {
     // --flag=value, key=value, -Dkey=value (Java properties)
-    const name = arg.slice(0, eq).replace(/^-+/, '').replace(/^D(?=[a-z])/, '');
+    const name = arg
+      .slice(0, eq)
+      .replace(/^-+/, '')
+      .replace(/^D(?=[a-z])/, '');
     if (isSecretName(name)) return `${arg.slice(0, eq + 1)}${REDACTED}`;
   }
   let out = redactUrls(arg);

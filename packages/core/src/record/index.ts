@@ -128,7 +128,14 @@ export interface RecordIdle {
   modifications: number;
   changes: RecordIdleChange[];
   /** The processes waited for (their details are in `holders`, same order). */
-  writers: Array<{ pid: number; startTime: number | null; fd: number | null; access: RecordIdleAccess; firstSeenAt: number; seenMs: number }>;
+  writers: Array<{
+    pid: number;
+    startTime: number | null;
+    fd: number | null;
+    access: RecordIdleAccess;
+    firstSeenAt: number;
+    seenMs: number;
+  }>;
 }
 
 export interface LockscopeRecord {

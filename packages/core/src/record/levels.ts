@@ -42,7 +42,8 @@ export function resolveRecordLevels(overrides: unknown, o: ResolveLevelsOptions)
   }
   const given = (overrides ?? {}) as Record<string, unknown>;
   for (const event of Object.keys(given)) {
-    if (!(RECORD_EVENTS as readonly string[]).includes(event)) throw invalidArgument(o.caller, undefined, `options.levels: unknown event '${event}'`);
+    if (!(RECORD_EVENTS as readonly string[]).includes(event))
+      throw invalidArgument(o.caller, undefined, `options.levels: unknown event '${event}'`);
   }
   const out: Partial<Record<RecordEvent, string>> = {};
   for (const event of RECORD_EVENTS) {

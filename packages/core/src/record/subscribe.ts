@@ -68,18 +68,23 @@ export function subscribeRecords(onRecord: (record: LockscopeRecord) => void, op
   const fn = 'subscribeRecords';
   if (typeof onRecord !== 'function') throw invalidArgument(fn, undefined, 'onRecord must be a function');
   if (typeof options !== 'object' || options === null) throw invalidArgument(fn, undefined, 'options must be an object');
-  if (options.onError !== undefined && typeof options.onError !== 'function') throw invalidArgument(fn, undefined, 'options.onError must be a function');
-  if (options.wants !== undefined && typeof options.wants !== 'function') throw invalidArgument(fn, undefined, 'options.wants must be a function');
+  if (options.onError !== undefined && typeof options.onError !== 'function')
+    throw invalidArgument(fn, undefined, 'options.onError must be a function');
+  if (options.wants !== undefined && typeof options.wants !== 'function')
+    throw invalidArgument(fn, undefined, 'options.wants must be a function');
   let warned = false;
   const onError =
     options.onError ??
     ((error: unknown) => {
       if (warned) return;
       warned = true;
-      process.emitWarning(`a lockscope record subscriber threw; further errors are not reported: ${String((error as Error)?.stack ?? error)}`, {
-        type: 'LockscopeWarning',
-        code: 'LOCKSCOPE_SUBSCRIBER_ERROR',
-      });
+      process.emitWarning(
+        `a lockscope record subscriber threw; further errors are not reported: ${String((error as Error)?.stack ?? error)}`,
+        {
+          type: 'LockscopeWarning',
+          code: 'LOCKSCOPE_SUBSCRIBER_ERROR',
+        },
+      );
     });
   const deliver = (m: unknown): void => {
     const r = recordOf(m);

@@ -19,7 +19,11 @@ export const MAX_LANES = 200;
 const fit = (s: string): string => (s.length > 31 ? `${s.slice(0, 30)}…` : s);
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON inside <script>: nothing in it may close the element. */
-const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+const scriptJson = (v: unknown): string =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 
 /** The hold of `holder` on `path` that overlaps [from, to], if the holder's lane kept it. */
 function holdFor(holder: Proc | undefined, path: string, from: number, to: number): Bar | undefined {
@@ -95,7 +99,14 @@ export function reportHtml(d: ReportData): string {
         errno: b.errno,
         message: b.message,
         stack: b.stack,
-        holders: b.holders.map((h) => ({ pid: h.pid, command: h.command, label: h.label, stack: h.stack, lockKind: h.lockKind, lockMode: h.lockMode })),
+        holders: b.holders.map((h) => ({
+          pid: h.pid,
+          command: h.command,
+          label: h.label,
+          stack: h.stack,
+          lockKind: h.lockKind,
+          lockMode: h.lockMode,
+        })),
         holdersComplete: b.holdersComplete,
         snapshot: b.snapshot,
       };
@@ -103,7 +114,10 @@ export function reportHtml(d: ReportData): string {
     svg.push('</g>');
   }
   const axis = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<text class="tick" style="text-anchor:${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}" x="${LABEL_W + f * PLOT_W}" y="18">${esc(new Date(t0 + f * span).toISOString().slice(11, 23))}</text>`)
+    .map(
+      (f) =>
+        `<text class="tick" style="text-anchor:${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}" x="${LABEL_W + f * PLOT_W}" y="18">${esc(new Date(t0 + f * span).toISOString().slice(11, 23))}</text>`,
+    )
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>lockscope report</title>

@@ -42,7 +42,14 @@ export function reportJson(d: ReportData): object {
       totalWaitMs: r3(s.totalWaitMs),
       holders: [...s.holders].map(([id, label]) => {
         const p = proc(id);
-        return { host: p.host, pid: p.pid, command: p.command, label: label ?? p.labels[0] ?? null, startTime: p.startTime, lockscope: p.lockscope };
+        return {
+          host: p.host,
+          pid: p.pid,
+          command: p.command,
+          label: label ?? p.labels[0] ?? null,
+          startTime: p.startTime,
+          lockscope: p.lockscope,
+        };
       }),
       holdersMore: s.holdersMore,
     })),
@@ -58,7 +65,14 @@ export function reportJson(d: ReportData): object {
       heldMs: r3(p.heldMs),
       longestHold: p.longestHold && { ...p.longestHold, ms: r3(p.longestHold.ms), from: iso(p.longestHold.from) },
     })),
-    concerns: r.concerns.map((c) => ({ ...procSummary(proc(c.proc)), kind: c.kind, path: c.path, label: c.label, heldMs: c.heldMs, time: iso(c.time) })),
+    concerns: r.concerns.map((c) => ({
+      ...procSummary(proc(c.proc)),
+      kind: c.kind,
+      path: c.path,
+      label: c.label,
+      heldMs: c.heldMs,
+      time: iso(c.time),
+    })),
     concernsMore: r.concernsDropped,
     outsideHolds: [...r.outside.values()]
       .filter((o) => !proc(o.proc).lockscope)

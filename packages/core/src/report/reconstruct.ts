@@ -35,7 +35,8 @@ const openHold = (r: LockscopeRecord, from: number, to: number): OpenHold => ({
   heldTooLong: false,
 });
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const clip = (s: unknown): string | null => (typeof s === 'string' ? (s.length > MAX_STACK_CHARS ? `${s.slice(0, MAX_STACK_CHARS)}\n...` : s) : null);
+const clip = (s: unknown): string | null =>
+  typeof s === 'string' ? (s.length > MAX_STACK_CHARS ? `${s.slice(0, MAX_STACK_CHARS)}\n...` : s) : null;
 
 export function commandOf(h: Pick<RecordHolder, 'argv' | 'command'>): string | null {
   const argv = Array.isArray(h.argv) && h.argv.every((a) => typeof a === 'string') ? h.argv : null;
@@ -396,7 +397,15 @@ export class Reconstructor {
     for (const o of this.outside.values()) {
       const p = this.procs.get(o.proc)!;
       if (p.lockscope) continue;
-      const h: OpenHold = { path: o.path, from: o.from, to: o.to, label: p.labels[0] ?? null, mode: null, lockKind: null, heldTooLong: false };
+      const h: OpenHold = {
+        path: o.path,
+        from: o.from,
+        to: o.to,
+        label: p.labels[0] ?? null,
+        mode: null,
+        lockKind: null,
+        heldTooLong: false,
+      };
       this.#hold(p, h, 'seen', o.to - o.from);
     }
   }

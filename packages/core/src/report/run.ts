@@ -39,7 +39,12 @@ export interface ReportData {
 function pathMatcher(p: string | undefined): ((s: string) => boolean) | null {
   if (p === undefined) return null;
   if (!p.includes('*')) return (s) => s === p;
-  const re = new RegExp(`^${p.split('*').map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${p
+      .split('*')
+      .map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return (s) => re.test(s);
 }
 

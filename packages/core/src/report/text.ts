@@ -21,13 +21,17 @@ export function who(p: Proc, max = 80): string {
 
 function frame(stack: string | null): string | null {
   if (!stack) return null;
-  const l = stack.split('\n').map((x) => x.trim()).find((x) => x.startsWith('at '));
+  const l = stack
+    .split('\n')
+    .map((x) => x.trim())
+    .find((x) => x.startsWith('at '));
   return l ?? null;
 }
 
 function lane(p: Proc, from: number, span: number): string {
   const cells = Array<string>(WIDTH).fill('.');
-  const mark = (b: Bar): string => (b.kind === 'hold' ? (b.heldTooLong || b.outcome === 'leaked' ? '#' : '=') : b.outcome === 'acquired' ? '~' : 'x');
+  const mark = (b: Bar): string =>
+    b.kind === 'hold' ? (b.heldTooLong || b.outcome === 'leaked' ? '#' : '=') : b.outcome === 'acquired' ? '~' : 'x';
   for (const b of [...p.bars].sort((a, c) => (a.kind === 'wait' ? 1 : 0) - (c.kind === 'wait' ? 1 : 0))) {
     const a = Math.min(WIDTH - 1, Math.floor(((b.from - from) / span) * WIDTH));
     const z = Math.min(WIDTH - 1, Math.max(a, Math.ceil(((b.to - from) / span) * WIDTH) - 1));
@@ -56,11 +60,19 @@ export function reportText(d: ReportData): string {
         `${s.timeouts ? `, ${s.timeouts} timeout(s)` : ''}${s.aborts ? `, ${s.aborts} abort(s)` : ''}` +
         `${s.errors ? `, ${s.errors} error(s)` : ''}`,
     );
-    if (s.holders.size > 0) out.push(`    held by: ${[...s.holders.keys()].slice(0, 3).map((id) => who(proc(id))).join('; ')}${s.holders.size + s.holdersMore > 3 ? ` and ${s.holders.size + s.holdersMore - 3} more` : ''}`);
+    if (s.holders.size > 0)
+      out.push(
+        `    held by: ${[...s.holders.keys()]
+          .slice(0, 3)
+          .map((id) => who(proc(id)))
+          .join('; ')}${s.holders.size + s.holdersMore > 3 ? ` and ${s.holders.size + s.holdersMore - 3} more` : ''}`,
+      );
   }
   if (paths.length > TOP) out.push(`  ... and ${paths.length - TOP} more path(s)`);
   out.push('', 'held longest:');
-  for (const p of sortedProcs(d).filter((x) => x.longestHold).slice(0, TOP)) {
+  for (const p of sortedProcs(d)
+    .filter((x) => x.longestHold)
+    .slice(0, TOP)) {
     const h = p.longestHold!;
     const where = frame(h.stack);
     const label = h.label ? ` "${h.label}"` : '';
@@ -75,7 +87,8 @@ export function reportText(d: ReportData): string {
   }
   if (r.concerns.length > 0) {
     out.push('', 'leaked and held-too-long:');
-    for (const c of r.concerns.slice(0, TOP)) out.push(`  ${iso(c.time)} ${c.kind} ${c.path} by ${who(proc(c.proc))}${c.heldMs != null ? ` after ${ms(c.heldMs)}` : ''}`);
+    for (const c of r.concerns.slice(0, TOP))
+      out.push(`  ${iso(c.time)} ${c.kind} ${c.path} by ${who(proc(c.proc))}${c.heldMs != null ? ` after ${ms(c.heldMs)}` : ''}`);
     const more = r.concerns.length + r.concernsDropped - TOP;
     if (more > 0) out.push(`  ... and ${more} more`);
   }
@@ -86,6 +99,7 @@ export function reportText(d: ReportData): string {
   for (const p of lanes.sort((a, b) => (a.host ?? '').localeCompare(b.host ?? '') || a.pid - b.pid)) {
     out.push(`  ${lane(p, r.first, span)}  ${who(p)}${p.barsDropped ? ` (+${p.barsDropped} more)` : ''}`);
   }
-  if (busy.length > LANES) out.push(`  ... and ${busy.length - LANES} more process(es) (--html draws up to 200; filter with --pid, --host, --path)`);
+  if (busy.length > LANES)
+    out.push(`  ... and ${busy.length - LANES} more process(es) (--html draws up to 200; filter with --pid, --host, --path)`);
   return out.join('\n');
 }

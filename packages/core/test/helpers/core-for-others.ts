@@ -30,7 +30,8 @@ export function coreForOthers(): { entry: string; bin: string } {
     chmodSync(root, 0o755);
     const mods = join(root, 'node_modules');
     pkg = join(mods, '@lockscope', 'core');
-    for (const part of ['package.json', 'dist', 'schema']) cpSync(join(coreDir, part), join(pkg, part), { recursive: true, dereference: true });
+    for (const part of ['package.json', 'dist', 'schema'])
+      cpSync(join(coreDir, part), join(pkg, part), { recursive: true, dereference: true });
     cpSync(koffiDir, join(mods, 'koffi'), { recursive: true, dereference: true });
     cpSync(join(dirname(koffiDir), '@koromix'), join(mods, '@koromix'), { recursive: true, dereference: true });
     process.once('exit', () => rmSync(root, { recursive: true, force: true }));

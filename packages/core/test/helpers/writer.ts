@@ -59,7 +59,10 @@ export interface Writer {
 
 /** `uid`: run as that uid (and gid) through setpriv (needs root). */
 export async function startWriter(uid?: number): Promise<Writer> {
-  const py = uid === undefined ? ['python3', '-c', PY] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '/usr/bin/python3', '-c', PY];
+  const py =
+    uid === undefined
+      ? ['python3', '-c', PY]
+      : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '/usr/bin/python3', '-c', PY];
   const child = spawn(py[0]!, py.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const queue: Array<(line: string) => void> = [];

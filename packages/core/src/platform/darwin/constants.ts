@@ -66,7 +66,18 @@ export const VNODE_PATH_INFO = {
  * struct proc_bsdinfo (136 bytes): pbi_pid u32 @12, pbi_ppid @16, pbi_uid @20, pbi_comm char[16]
  * @48, pbi_name char[32] @64, pbi_start_tvsec u64 @120, pbi_start_tvusec u64 @128.
  */
-export const BSD_INFO = { size: 136, pid: 12, ppid: 16, uid: 20, comm: 48, commMax: 16, name: 64, nameMax: 32, startSec: 120, startUsec: 128 } as const;
+export const BSD_INFO = {
+  size: 136,
+  pid: 12,
+  ppid: 16,
+  uid: 20,
+  comm: 48,
+  commMax: 16,
+  name: 64,
+  nameMax: 32,
+  startSec: 120,
+  startUsec: 128,
+} as const;
 /** fi_openflags bits (sys/fcntl.h FREAD/FWRITE). */
 export const FREAD = 0x1;
 export const FWRITE = 0x2;

@@ -135,10 +135,10 @@ export function listOpeners(path: string, c: DarwinLibc = libc()): OpenersResult
     let bsdInfo: BsdInfo | null = null;
     for (const e of decodeFdList(fdBuf, bytes)) {
       if (e.type !== PROX_FDTYPE_VNODE) continue;
-      if ((c.proc_pidfdinfo(pid, e.fd, PROC_PIDFDVNODEPATHINFO, info, info.length)) < VNODE_PATH_INFO.size) continue;
+      if (c.proc_pidfdinfo(pid, e.fd, PROC_PIDFDVNODEPATHINFO, info, info.length) < VNODE_PATH_INFO.size) continue;
       const v = decodeVnodePathInfo(info);
       if (v.dev !== dev || v.ino !== ino) continue;
-      if (!bsdInfo && (c.proc_pidinfo(pid, PROC_PIDTBSDINFO, 0n, bsd, bsd.length)) >= BSD_INFO.size) bsdInfo = decodeBsdInfo(bsd);
+      if (!bsdInfo && c.proc_pidinfo(pid, PROC_PIDTBSDINFO, 0n, bsd, bsd.length) >= BSD_INFO.size) bsdInfo = decodeBsdInfo(bsd);
       openers.push({
         pid,
         fd: e.fd,

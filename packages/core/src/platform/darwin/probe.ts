@@ -14,8 +14,7 @@ export interface DarwinProbeResult extends ProbeResult {
   limitation: string;
 }
 
-export const DARWIN_LIMITATION =
-  'macOS keeps no table of lock owners: openers are listed (libproc), lock holders are unknown';
+export const DARWIN_LIMITATION = 'macOS keeps no table of lock owners: openers are listed (libproc), lock holders are unknown';
 
 const ACCESS: Record<string, ProbeAccess | null> = { read: 'r', write: 'w', 'read-write': 'rw', none: null };
 
@@ -62,7 +61,13 @@ export function probeDarwin(path: string, c?: DarwinLibc): DarwinProbeResult {
     unreadable: [],
     uid: process.getuid?.() ?? -1,
     platform: 'darwin',
-    stats: { durationMs: performance.now() - t0, fastPath: false, processesScanned: byPid.size + r.denied, fdsScanned: 0, longestSliceMs: performance.now() - t0 },
+    stats: {
+      durationMs: performance.now() - t0,
+      fastPath: false,
+      processesScanned: byPid.size + r.denied,
+      fdsScanned: 0,
+      longestSliceMs: performance.now() - t0,
+    },
   };
 }
 

@@ -141,7 +141,7 @@ export class Inotify {
         throw new Error(`inotify read failed: errno ${e}`);
       }
       if (rc === 0) break;
-      for (let off = 0; off + EVENT_HEADER <= rc; ) {
+      for (let off = 0; off + EVENT_HEADER <= rc;) {
         const wd = this.buf.readInt32LE(off);
         const mask = this.buf.readUInt32LE(off + 4);
         const len = this.buf.readUInt32LE(off + 12);

@@ -88,13 +88,11 @@ export function libc(): Libc {
     // glibc < 2.30 lacks gettid/tgkill wrappers: use the raw syscall numbers instead.
     const syscall = optional('long syscall(long number, ...)');
     const nr = arch === 'x64' ? { gettid: 186, tgkill: 234 } : { gettid: 178, tgkill: 131 };
-    const gettid =
-      optional('int gettid(void)') ??
-      (syscall ? (() => Number(syscall(nr.gettid))) : null);
+    const gettid = optional('int gettid(void)') ?? (syscall ? () => Number(syscall(nr.gettid)) : null);
     const tgkill =
       optional('int tgkill(int tgid, int tid, int sig)') ??
       (syscall
-        ? ((pid: number, tid: number, sig: number) => Number(syscall(nr.tgkill, 'int', pid, 'int', tid, 'int', sig))) as IntFn
+        ? (((pid: number, tid: number, sig: number) => Number(syscall(nr.tgkill, 'int', pid, 'int', tid, 'int', sig))) as IntFn)
         : null);
     if (!gettid || !tgkill) throw new Error('libc lacks gettid/tgkill');
     const inotify = {

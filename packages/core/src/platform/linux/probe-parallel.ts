@@ -89,7 +89,17 @@ function spawnSlot(): Slot {
   const worker = new Worker(new URL(file, import.meta.url));
   let booted!: () => void;
   const untilBooted = new Promise<void>((r) => (booted = r));
-  const slot: Slot = { worker, busy: false, dead: false, booted: false, untilBooted, job: null, ctl: null, timer: undefined, ending: undefined };
+  const slot: Slot = {
+    worker,
+    busy: false,
+    dead: false,
+    booted: false,
+    untilBooted,
+    job: null,
+    ctl: null,
+    timer: undefined,
+    ending: undefined,
+  };
   const boot = (): void => {
     slot.booted = true;
     booted();

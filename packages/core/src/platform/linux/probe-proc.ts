@@ -327,7 +327,10 @@ export function parseStatusUid(text: string): number | null {
   const i = text.indexOf('\nUid:');
   if (i < 0) return null;
   const e = text.indexOf('\n', i + 1);
-  const f = text.slice(i + 5, e < 0 ? undefined : e).trim().split(/\s+/);
+  const f = text
+    .slice(i + 5, e < 0 ? undefined : e)
+    .trim()
+    .split(/\s+/);
   const v = Number(f[1] ?? f[0]);
   return Number.isFinite(v) ? v : null;
 }

@@ -656,7 +656,10 @@ async function probeLinux(t: LinuxTarget, opts: ProbeEngineOptions): Promise<Pro
     openers = [];
     for (const [pid, scan] of s.scanned) {
       if (!scan) continue;
-      const fds = scan.fds.filter((f) => f.key === key).map((f) => ({ fd: f.fd, access: accessOf(f.accmode) })).sort((a, b) => a.fd - b.fd);
+      const fds = scan.fds
+        .filter((f) => f.key === key)
+        .map((f) => ({ fd: f.fd, access: accessOf(f.accmode) }))
+        .sort((a, b) => a.fd - b.fd);
       const maps = scan.maps.get(key) ?? [];
       if (fds.length === 0 && maps.length === 0) continue;
       openers.push({ ...(await s.process(pid)), fds, maps });

@@ -154,7 +154,7 @@ function listBatches(n: Native, dir: number, r: FdScan, inos: ReadonlySet<number
       return true;
     }
     // struct linux_dirent64: d_ino u64 @0, d_off i64 @8, d_reclen u16 @16, d_type u8 @18, d_name @19.
-    for (let off = 0; off < got; ) {
+    for (let off = 0; off < got;) {
       const reclen = dents.readUInt16LE(off + 16);
       let i = off + 19;
       let c = dents[i]!;

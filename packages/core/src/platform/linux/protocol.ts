@@ -23,4 +23,3 @@ export interface WaitJob {
   start: number;
   length: number;
 }
-

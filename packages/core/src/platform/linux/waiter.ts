@@ -15,18 +15,20 @@
  * Atomics.wait, where V8 still runs the report's interrupt; then it takes the lock call up again.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { libc, fillFlock, FLOCK_SIZE, LOCK_EX, LOCK_SH, F_SETLKW, F_OFD_SETLKW, F_RDLCK, F_WRLCK } from './libc.js';
 import {
-  libc,
-  fillFlock,
-  FLOCK_SIZE,
-  LOCK_EX,
-  LOCK_SH,
-  F_SETLKW,
-  F_OFD_SETLKW,
-  F_RDLCK,
-  F_WRLCK,
-} from './libc.js';
-import { S_TID, S_JOB, S_CANCEL, S_DONE, S_PAUSE, S_PAUSED, S_ERRNO, S_CANCELLED, KIND_FLOCK, KIND_POSIX, type WaitJob } from './protocol.js';
+  S_TID,
+  S_JOB,
+  S_CANCEL,
+  S_DONE,
+  S_PAUSE,
+  S_PAUSED,
+  S_ERRNO,
+  S_CANCELLED,
+  KIND_FLOCK,
+  KIND_POSIX,
+  type WaitJob,
+} from './protocol.js';
 
 const EINTR = 4;
 const port = parentPort!;

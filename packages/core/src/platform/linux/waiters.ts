@@ -106,14 +106,7 @@ let installed = false;
 
 const KIND_CODE: Record<LockKind, number> = { flock: KIND_FLOCK, posix: KIND_POSIX, ofd: KIND_OFD };
 
-export function startWait(
-  fd: number,
-  kind: LockKind,
-  exclusive: boolean,
-  start: number,
-  length: number,
-  done: WaitDone,
-): PendingWait {
+export function startWait(fd: number, kind: LockKind, exclusive: boolean, start: number, length: number, done: WaitDone): PendingWait {
   if (!installed) install();
   const t = idle.pop() ?? spawn();
   seqCounter = seqCounter >= 0x7fffffff ? 1 : seqCounter + 1;
@@ -129,9 +122,11 @@ export function startWait(
 }
 
 // ES2024 lib typing; present in every supported Node (V8 8.7+).
-const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
 
 /** Wake when the thread stores S_DONE (its Atomics.notify); then report the job's result. */
 function awaitDone(t: WaiterThread, job: Job, prev: number): void {

@@ -95,7 +95,7 @@ export function lockFileEx(handle: number, exclusive: boolean, wait: boolean, st
   const [lo, hi] = split(length);
   setOffset(start);
   const flags = (exclusive ? LOCKFILE_EXCLUSIVE_LOCK : 0) | (wait ? 0 : LOCKFILE_FAIL_IMMEDIATELY);
-  return k.LockFileEx(handle, flags, 0, lo, hi, overlapped) ? 0 : (k.GetLastError());
+  return k.LockFileEx(handle, flags, 0, lo, hi, overlapped) ? 0 : k.GetLastError();
 }
 
 /** UnlockFileEx for exactly the range that was locked (Windows requires an exact match). */
@@ -103,7 +103,7 @@ export function unlockFileEx(handle: number, start: bigint, length: bigint): Win
   const k = kernel32();
   const [lo, hi] = split(length);
   setOffset(start);
-  return k.UnlockFileEx(handle, 0, lo, hi, overlapped) ? 0 : (k.GetLastError());
+  return k.UnlockFileEx(handle, 0, lo, hi, overlapped) ? 0 : k.GetLastError();
 }
 
 export interface OpenResult {
@@ -136,13 +136,13 @@ export function createFile(
 
 export function closeHandle(handle: number): Win32Result {
   const k = kernel32();
-  return k.CloseHandle(handle) ? 0 : (k.GetLastError());
+  return k.CloseHandle(handle) ? 0 : k.GetLastError();
 }
 
 /** HANDLE behind a Node (CRT) fd, or -1 when the fd is not open or libuv is not exported. */
 export function osfHandle(fd: number): number {
   const f = kernel32().uvGetOsfHandle;
-  return f ? (f(fd)) : INVALID_HANDLE_VALUE;
+  return f ? f(fd) : INVALID_HANDLE_VALUE;
 }
 
 export function hasOsfHandle(): boolean {

@@ -70,7 +70,13 @@ export function probeWin32(path: string, rm: RmListOptions = {}): WindowsProbeRe
     unreadable: [],
     uid: -1,
     platform: 'win32',
-    stats: { durationMs: performance.now() - t0, fastPath: false, processesScanned: openers.length, fdsScanned: 0, longestSliceMs: performance.now() - t0 },
+    stats: {
+      durationMs: performance.now() - t0,
+      fastPath: false,
+      processesScanned: openers.length,
+      fdsScanned: 0,
+      longestSliceMs: performance.now() - t0,
+    },
   };
 }
 

@@ -92,9 +92,7 @@ function rstrtmgr(library: string): Rm {
       'uint32_t __stdcall RmRegisterResources(uint32_t session, uint32_t nFiles, const char16_t **files, ' +
         'uint32_t nApps, void *apps, uint32_t nServices, void *services)',
     ),
-    RmGetList: lib.func(
-      'uint32_t __stdcall RmGetList(uint32_t session, void *needed, void *count, void *infos, void *reasons)',
-    ),
+    RmGetList: lib.func('uint32_t __stdcall RmGetList(uint32_t session, void *needed, void *count, void *infos, void *reasons)'),
     RmEndSession: lib.func('uint32_t __stdcall RmEndSession(uint32_t session)'),
   };
   libs.set(library, rm);
