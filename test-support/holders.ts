@@ -74,7 +74,9 @@ export function wrapHolder(proc: ChildProcess, group = false): Holder {
       if (group && proc.pid !== undefined) {
         try {
           process.kill(-proc.pid, signal);
-        } catch {}
+        } catch {
+          // the group has already exited
+        }
       } else proc.kill(signal);
     },
     async stop() {
@@ -124,7 +126,7 @@ export function flockTry(path: string, share: 'ex' | 'sh' = 'ex'): 'locked' | 'b
   const r = spawnSync('flock', ['-n', share === 'sh' ? '-s' : '-x', path, 'true'], { timeout: 10_000 });
   if (r.status === 0) return 'locked';
   if (r.status === 1) return 'busy';
-  throw new Error(`flock(1) failed: status ${r.status} ${r.stderr}`);
+  throw new Error(`flock(1) failed: status ${r.status} ${r.stderr.toString()}`);
 }
 
 /** Spawns a process (own process group) that holds a lock and prints "ready" once it does. */

@@ -455,7 +455,7 @@ describe('holder side', () => {
     expect(seen.map((r) => r.event)).toEqual(['leaked']);
     assertValidRecord(seen[0]);
     expect(seen[0]).toMatchObject({ path: f, label: 'forgotten', event: 'leaked' });
-    expect(seen[0]!.snapshot!.stack).toMatch(/forgetToRelease/);
+    expect(seen[0].snapshot!.stack).toMatch(/forgetToRelease/);
     expect(warnings).toContain('LOCKSCOPE_LEAKED_LOCK');
   });
 });
@@ -569,6 +569,6 @@ describe('tracing channels', () => {
     expect(seen).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
     assertValidRecord(ctx!.record);
     expect(ctx!.record).toMatchObject({ event: 'probe', path: f });
-    expect(ctx!.record!.holders.map((h) => h.pid)).toContain(py.pid);
+    expect(ctx!.record.holders.map((h) => h.pid)).toContain(py.pid);
   });
 });

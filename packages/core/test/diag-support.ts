@@ -117,7 +117,7 @@ export function ownTimers(): { created(area?: string): string[]; live(area?: str
         .slice(1)
         .find((l) => l.includes('/') && !l.includes('node:') && !l.includes(HERE));
       const module = frame === undefined ? undefined : OWN_MODULE.exec(frame)?.[1];
-      if (module !== undefined) timers.push({ module, timer: resource as { _destroyed?: boolean } });
+      if (module !== undefined) timers.push({ module, timer: resource });
     },
   }).enable();
   const select = (area: string | undefined, t: (typeof timers)[number]) => area === undefined || t.module.startsWith(`${area}/`);

@@ -392,7 +392,7 @@ function metricAttributes(record: LockscopeRecord): Attributes {
  * Metric attribute sets, made once per (kind, mode[, outcome]) and shared (never mutated): a
  * lock pair records two histograms and would otherwise allocate a set for each.
  */
-const attributeSets: Record<string, Record<string, Record<string, Attributes>>> = Object.create(null);
+const attributeSets = Object.create(null) as Record<string, Record<string, Record<string, Attributes>>>;
 function lockAttributes(kind: string | null, mode: string | null, outcome = ''): Attributes {
   const byMode = (attributeSets[String(kind)] ??= Object.create(null) as Record<string, Record<string, Attributes>>);
   const byOutcome = (byMode[String(mode)] ??= Object.create(null) as Record<string, Attributes>);

@@ -122,15 +122,13 @@ export function startWait(fd: number, kind: LockKind, exclusive: boolean, start:
 }
 
 // ES2024 lib typing; present in every supported Node (V8 8.7+).
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> };
-  }
-).waitAsync;
+const atomics = Atomics as unknown as {
+  waitAsync(a: Int32Array, i: number, v: number): { async: false; value: string } | { async: true; value: Promise<string> };
+};
 
 /** Wake when the thread stores S_DONE (its Atomics.notify); then report the job's result. */
 function awaitDone(t: WaiterThread, job: Job, prev: number): void {
-  const r = waitAsync(t.s, S_DONE, prev);
+  const r = atomics.waitAsync(t.s, S_DONE, prev);
   if (r.async) void r.value.then(() => onDone(t, job));
   else queueMicrotask(() => onDone(t, job));
 }
