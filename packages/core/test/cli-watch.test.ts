@@ -113,8 +113,11 @@ describe.skipIf(!linux)('lockscope watch', () => {
       const waiter = spawn('flock', ['-x', file, 'true'], { stdio: 'ignore' });
       const writer = spawn('sh', ['-c', 'exec 3>>"$1"; exec sleep 60', 'sh', file], { stdio: 'ignore' });
       try {
-        await until('appeared', () => events.some((e) => e.event === 'appeared' && e.pid === h.pid));
-        expect(await until('the waiter', () => events.find((e) => e.event === 'appeared' && e.pid === waiter.pid))).toMatchObject({
+        // flock(1) opens the file before it locks it: the watch may first (truly) see it as a reader.
+        await until('appeared', () => events.some((e) => e.event === 'appeared' && e.pid === h.pid && e.role === 'holder'));
+        expect(
+          await until('the waiter', () => events.find((e) => e.event === 'appeared' && e.pid === waiter.pid && e.role === 'waiter')),
+        ).toMatchObject({
           role: 'waiter',
           kind: 'FLOCK',
           mode: 'exclusive',
@@ -128,17 +131,17 @@ describe.skipIf(!linux)('lockscope watch', () => {
         await h.stop();
       }
       await until('the writer gone', () => events.some((e) => e.event === 'gone' && e.pid === writer.pid));
-      await until('gone', () => events.some((e) => e.event === 'gone' && e.pid === h.pid));
+      await until('gone', () => events.some((e) => e.event === 'gone' && e.pid === h.pid && e.role === 'holder'));
       const oldIno = events.find((e) => e.event === 'watch')!.ino;
       renameSync(file, `${file}.1`);
       writeFileSync(file, 'new');
       const rot = await until('rotated', () => events.find((e) => e.event === 'rotated'));
       // (its size may be seen before or after the write that follows the create)
       expect(rot).toMatchObject({ previousIno: oldIno, ino: statSync(file).ino });
-      const appeared = events.find((e) => e.event === 'appeared' && e.pid === h.pid)!;
+      const appeared = events.find((e) => e.event === 'appeared' && e.pid === h.pid && e.role === 'holder')!;
       expect(appeared).toMatchObject({ role: 'holder', kind: 'FLOCK', mode: 'exclusive', fd: expect.any(Number), command: 'flock' });
       expect(typeof appeared.time).toBe('string');
-      expect(events.find((e) => e.event === 'gone' && e.pid === h.pid)!.forMs).toBeGreaterThanOrEqual(0);
+      expect(events.find((e) => e.event === 'gone' && e.pid === h.pid && e.role === 'holder')!.forMs).toBeGreaterThanOrEqual(0);
       // No event is about this watch process itself.
       expect(events.some((e) => e.pid === child.pid)).toBe(false);
     } finally {
