@@ -147,7 +147,8 @@ for (const [i, [name]] of configs.entries()) {
   rows.push([name, s, `${fmt(rs)}x`, `+${fmt(s - base.s)}`, a, `${fmt(ra)}x`, `+${fmt(a - base.a)}`, String(samples[i].lines), verdict]);
 }
 console.log(
-  `\nAdapter overhead per uncontended acquire+release pair (Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}, ` +
+  `\nAdapter overhead per uncontended acquire+release pair (Node ${process.version}, ` +
+    `${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(2)}, ` +
     `N=${N} sync / ${N / 2} async pairs per round, median of ${ROUNDS} interleaved rounds; ratios: median of per-round ratios to "none")\n`,
 );
 console.log(

@@ -132,7 +132,8 @@ console.log(`\nlatency: close of the last writer -> resolve, ${LATENCY_TRIALS} t
 console.log(`  lockscope waitIdle   p50 ${f1(pct(ours, 50))}  max ${f1(Math.max(...ours))}  min ${f1(Math.min(...ours))}`);
 console.log(`  naive fs.watch       p50 ${f1(pct(naive, 50))}  max ${f1(Math.max(...naive))}  min ${f1(Math.min(...naive))}`);
 console.log(
-  `  p50 above quietMs: lockscope ${f1(pct(ours, 50) - QUIET)} ms, naive ${f1(pct(naive, 50) - QUIET)} ms (naive counts from the last write, not the close)`,
+  `  p50 above quietMs: lockscope ${f1(pct(ours, 50) - QUIET)} ms, naive ${f1(pct(naive, 50) - QUIET)} ms ` +
+    '(naive counts from the last write, not the close)',
 );
 
 // 2. false idles in rotation trials
@@ -149,16 +150,19 @@ await Promise.all(
 const falseIdle = (k) => results.filter((r) => r[k] < 0).length;
 const noAnswer = results.filter((r) => !Number.isFinite(r.ours)).length;
 console.log(
-  `\nfalse idles: ${TRIALS} logrotate trials (half rename-and-create, half copytruncate), writer pausing 0-${2.5 * QUIET} ms with its fd open`,
+  `\nfalse idles: ${TRIALS} logrotate trials (half rename-and-create, half copytruncate), ` +
+    `writer pausing 0-${2.5 * QUIET} ms with its fd open`,
 );
 for (const mode of ['rename', 'copytruncate']) {
   const rs = results.filter((r) => r.mode === mode);
   console.log(
-    `  ${mode.padEnd(13)} lockscope ${rs.filter((r) => r.ours < 0).length}/${rs.length}   naive ${rs.filter((r) => r.naive < 0).length}/${rs.length}`,
+    `  ${mode.padEnd(13)} lockscope ${rs.filter((r) => r.ours < 0).length}/${rs.length}` +
+      `   naive ${rs.filter((r) => r.naive < 0).length}/${rs.length}`,
   );
 }
 console.log(
-  `  total         lockscope ${falseIdle('ours')}/${TRIALS}   naive ${falseIdle('naive')}/${TRIALS}${noAnswer ? `   (lockscope timed out: ${noAnswer})` : ''}`,
+  `  total         lockscope ${falseIdle('ours')}/${TRIALS}   naive ${falseIdle('naive')}/${TRIALS}` +
+    (noAnswer ? `   (lockscope timed out: ${noAnswer})` : ''),
 );
 const okOurs = results.map((r) => r.ours).filter(Number.isFinite);
 console.log(`  lockscope after the writer left: p50 ${f1(pct(okOurs, 50))} ms, max ${f1(Math.max(...okOurs))} ms`);

@@ -176,11 +176,13 @@ const results = {};
     ),
   );
   console.log(
-    `\nraw koffi open+flock+unlock+close: ${fmt(s.med[2] / 1e3)} µs; lockscope tryLock pair (no subscribers) / raw: ${fmt(s.med[1] / s.med[2])}x (target <= 2x)`,
+    `\nraw koffi open+flock+unlock+close: ${fmt(s.med[2] / 1e3)} µs; ` +
+      `lockscope tryLock pair (no subscribers) / raw: ${fmt(s.med[1] / s.med[2])}x (target <= 2x)`,
   );
   const worst = Math.max(results.sync.ratio, results.async.ratio);
   console.log(
-    `no-subscriber overhead: ${fmt((worst - 1) * 100, 1)} % worst of the two medians (target <= 3 %)${worst <= 1.03 ? '' : '  ** MISSED **'}`,
+    `no-subscriber overhead: ${fmt((worst - 1) * 100, 1)} % worst of the two medians (target <= 3 %)` +
+      (worst <= 1.03 ? '' : '  ** MISSED **'),
   );
   console.log(`best round vs best round: tryLock pair ${fmt(s.best(1, 0), 3)}x, lock pair ${fmt(a.best(1, 0), 3)}x`);
   // What the wiring adds when nobody listens is the listening gate; time it alone.
@@ -195,7 +197,8 @@ const results = {};
   ).p50;
   results.gateNs = gateNs;
   console.log(
-    `the gate alone (one "is anyone listening?" check per call): ${fmt(gateNs)} ns = ${fmt((gateNs / s.med[1]) * 100, 2)} % of the tryLock pair${hits ? ' (!)' : ''}`,
+    `the gate alone (one "is anyone listening?" check per call): ${fmt(gateNs)} ns = ` +
+      `${fmt((gateNs / s.med[1]) * 100, 2)} % of the tryLock pair${hits ? ' (!)' : ''}`,
   );
 }
 

@@ -57,7 +57,8 @@ async function uncontended() {
   console.log(
     `\nlockscope sync vs raw koffi: ${fmt(ls.syncUs / raw.syncUs)}x (target <= 2x); ` +
       (out['proper-lockfile']
-        ? `proper-lockfile / lockscope: sync ${fmt(out['proper-lockfile'].syncUs / ls.syncUs)}x, async ${fmt(out['proper-lockfile'].asyncUs / ls.asyncUs)}x (target >= 20x)`
+        ? `proper-lockfile / lockscope: sync ${fmt(out['proper-lockfile'].syncUs / ls.syncUs)}x, ` +
+          `async ${fmt(out['proper-lockfile'].asyncUs / ls.asyncUs)}x (target >= 20x)`
         : 'proper-lockfile not installed'),
   );
   results.uncontended = out;

@@ -85,7 +85,8 @@ function startLoad() {
 
 function startHolder() {
   const py =
-    'import fcntl,os,sys,time\nfd=os.open(sys.argv[1],os.O_RDWR)\nfcntl.flock(fd,fcntl.LOCK_EX)\nprint("ready",flush=True)\ntime.sleep(3600)';
+    'import fcntl,os,sys,time\nfd=os.open(sys.argv[1],os.O_RDWR)\n' +
+    'fcntl.flock(fd,fcntl.LOCK_EX)\nprint("ready",flush=True)\ntime.sleep(3600)';
   holder = spawn('python3', ['-c', py, target], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((res) => holder.stdout.once('data', () => res()));
 }
@@ -230,10 +231,12 @@ async function main() {
     ]);
   }
   console.log(
-    `\nhost: ${nProcs} processes, ${last.stats.fdsScanned} fds scanned; ${cpus().length} cpus, load ${loadavg()[0].toFixed(2)}; node ${process.version}`,
+    `\nhost: ${nProcs} processes, ${last.stats.fdsScanned} fds scanned; ` +
+      `${cpus().length} cpus, load ${loadavg()[0].toFixed(2)}; node ${process.version}`,
   );
   console.log(
-    `lsfd: ${lsfdOk ? 'present' : 'not installed (util-linux >= 2.38 ships it)'}; ${ROUNDS} interleaved rounds; times in ms (median, max; fast path: median, p95)\n`,
+    `lsfd: ${lsfdOk ? 'present' : 'not installed (util-linux >= 2.38 ships it)'}; ${ROUNDS} interleaved rounds; ` +
+      'times in ms (median, max; fast path: median, p95)\n',
   );
   const head = ['contender', 'median ms', 'max/p95 ms', 'x probe full', 'found'];
   const w = head.map((hh, i) =>
@@ -244,10 +247,13 @@ async function main() {
   console.log(w.map((x) => '-'.repeat(x)).join('-|-'));
   for (const r of rows) console.log(fmt(r));
   console.log(
-    `\nevent loop during a full probe: longest stall ${Math.max(...res.stall).toFixed(1)} ms (monitorEventLoopDelay max over ${ROUNDS} runs, median ${median(res.stall).toFixed(1)}); longest synchronous slice reported by the probe ${Math.max(...res.slice).toFixed(1)} ms`,
+    `\nevent loop during a full probe: longest stall ${Math.max(...res.stall).toFixed(1)} ms ` +
+      `(monitorEventLoopDelay max over ${ROUNDS} runs, median ${median(res.stall).toFixed(1)}); ` +
+      `longest synchronous slice reported by the probe ${Math.max(...res.slice).toFixed(1)} ms`,
   );
   console.log(
-    `complete: ${last.complete} ${last.incomplete.join(',')} (unreadable: ${last.unreadable.map((u) => `${u.pid}/${u.reason}`).join(' ') || 'none'})`,
+    `complete: ${last.complete} ${last.incomplete.join(',')} ` +
+      `(unreadable: ${last.unreadable.map((u) => `${u.pid}/${u.reason}`).join(' ') || 'none'})`,
   );
 }
 

@@ -34,7 +34,10 @@ const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
 const pick = (n) => Math.floor(rnd() * n);
 
 const STACK =
-  'Error\n    at lock (file:///srv/app/node_modules/@lockscope/core/dist/lock/engine.js:412:17)\n    at exportNightly (file:///srv/app/jobs/export.js:88:24)\n    at async run (file:///srv/app/jobs/index.js:31:5)';
+  'Error\n' +
+  '    at lock (file:///srv/app/node_modules/@lockscope/core/dist/lock/engine.js:412:17)\n' +
+  '    at exportNightly (file:///srv/app/jobs/export.js:88:24)\n' +
+  '    at async run (file:///srv/app/jobs/index.js:31:5)';
 const hosts = Array.from({ length: HOSTS }, (_, i) => `web-${i + 1}.prod`);
 const procs = Array.from({ length: PROCS }, (_, i) => ({
   host: hosts[i % HOSTS],
@@ -251,7 +254,8 @@ try {
   const g = await generate(dir);
   const bytes = g.files.reduce((a, f) => a + statSync(f).size, 0);
   console.log(
-    `input: ${g.records} records + ${g.noise} other lines in ${g.files.length} files, ${(bytes / 1e9).toFixed(2)} GB, ${PROCS} processes on ${HOSTS} hosts, ${PATHS} paths (generated in ${((Date.now() - g0) / 1000).toFixed(1)} s)`,
+    `input: ${g.records} records + ${g.noise} other lines in ${g.files.length} files, ${(bytes / 1e9).toFixed(2)} GB, ` +
+      `${PROCS} processes on ${HOSTS} hosts, ${PATHS} paths (generated in ${((Date.now() - g0) / 1000).toFixed(1)} s)`,
   );
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const m = await measure(g.files);
@@ -260,7 +264,8 @@ try {
   const rate = g.records / m.seconds;
   console.log(`node ${process.version}, load average before: ${load}`);
   console.log(
-    `report --json: ${m.seconds.toFixed(2)} s, ${Math.round(rate).toLocaleString('en-US')} records/s (target >= 200,000), ${(bytes / 1e6 / m.seconds).toFixed(0)} MB/s`,
+    `report --json: ${m.seconds.toFixed(2)} s, ${Math.round(rate).toLocaleString('en-US')} records/s (target >= 200,000), ` +
+      `${(bytes / 1e6 / m.seconds).toFixed(0)} MB/s`,
   );
   // On a shared machine the wall clock includes time other processes had the CPU: records per CPU-second does not.
   console.log(`cpu: ${m.cpu.toFixed(2)} s (user+sys), ${Math.round(g.records / m.cpu).toLocaleString('en-US')} records per CPU-second`);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every benchmark in turn (or the ones named): node bench/run.mjs [lock probe instrumentation snapshot adapters serializer report idle] [--quick]
+// Runs every benchmark in turn (or the ones named):
+//   node bench/run.mjs [lock probe instrumentation snapshot adapters serializer report idle] [--quick]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';

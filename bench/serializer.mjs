@@ -77,7 +77,8 @@ for (const [name, err] of Object.entries(cases)) {
   rows.push([name, fmt(sa, 0), fmt(sb, 0), `${sb >= sa ? '+' : ''}${fmt(sb - sa, 0)}`, `${fmt(summarize(ratios).p50)}x`]);
 }
 console.log(
-  `lockscopeErrSerializer vs pino.stdSerializers.err: ${rounds} rounds x ${iterations} calls, median ns per call (Node ${process.versions.node})\n`,
+  `lockscopeErrSerializer vs pino.stdSerializers.err: ${rounds} rounds x ${iterations} calls, ` +
+    `median ns per call (Node ${process.versions.node})\n`,
 );
 console.log(table(['error', 'stdSerializers.err ns', 'lockscopeErrSerializer ns', 'Δ ns', 'ratio (median of rounds)'], rows));
 if (sink < 0) console.log(sink);

@@ -127,10 +127,13 @@ for (let i = 0; i < 500; i++) {
   costs.push(performance.now() - s0);
 }
 console.log(
-  `default snapshot: first ${first.costMs.toFixed(3)} ms, median ${median(costs).toFixed(3)} ms, p99 ${pct(costs, 99).toFixed(3)} ms, max ${Math.max(...costs).toFixed(3)} ms (budget 5 ms)`,
+  `default snapshot: first ${first.costMs.toFixed(3)} ms, median ${median(costs).toFixed(3)} ms, ` +
+    `p99 ${pct(costs, 99).toFixed(3)} ms, max ${Math.max(...costs).toFixed(3)} ms (budget 5 ms)`,
 );
 console.log(
-  `  (${first.inProcess.length} in-process entries, ${Object.values(first.activeResources).reduce((a, b) => a + b, 0)} active resources, ${JSON.stringify(first).length} bytes of JSON)`,
+  `  (${first.inProcess.length} in-process entries, ` +
+    `${Object.values(first.activeResources).reduce((a, b) => a + b, 0)} active resources, ` +
+    `${JSON.stringify(first).length} bytes of JSON)`,
 );
 const rcosts = [];
 for (let i = 0; i < 20; i++) {
@@ -160,7 +163,8 @@ for (let i = 0; i < 20; i++) {
   bcosts.push(performance.now() - s0);
 }
 console.log(
-  `  the same, 4 waits blocked in flock(): median ${median(bcosts).toFixed(2)} ms, max ${Math.max(...bcosts).toFixed(2)} ms, excerpt left out ${omitted}/20`,
+  `  the same, 4 waits blocked in flock(): median ${median(bcosts).toFixed(2)} ms, ` +
+    `max ${Math.max(...bcosts).toFixed(2)} ms, excerpt left out ${omitted}/20`,
 );
 ac.abort();
 await Promise.all(blocked);
@@ -189,7 +193,8 @@ for (let i = 0; i < nc; i++) {
   cardCosts.push(performance.now() - s0);
 }
 console.log(
-  `card write+remove (off the hot path, only for holds > cardDelay): median ${(median(cardCosts) * 1000).toFixed(1)} µs, p99 ${(pct(cardCosts, 99) * 1000).toFixed(1)} µs`,
+  `card write+remove (off the hot path, only for holds > cardDelay): median ${(median(cardCosts) * 1000).toFixed(1)} µs, ` +
+    `p99 ${(pct(cardCosts, 99) * 1000).toFixed(1)} µs`,
 );
 const rc = [];
 for (let i = 0; i < 200; i++) {
@@ -212,7 +217,8 @@ tc.unsubscribe(tsubs);
 diag.stopEventLoopMonitor();
 const off = await idleCpu(2000);
 console.log(
-  `event-loop monitor: ${on.toFixed(1)} ms CPU per 2 s idle with it on, ${off.toFixed(1)} ms off (${(((on - off) / 2000) * 100).toFixed(2)}% of a core)`,
+  `event-loop monitor: ${on.toFixed(1)} ms CPU per 2 s idle with it on, ` +
+    `${off.toFixed(1)} ms off (${(((on - off) / 2000) * 100).toFixed(2)}% of a core)`,
 );
 
 rmSync(dir, { recursive: true, force: true });

@@ -65,7 +65,8 @@ try {
   console.log(`lockscope demo: two processes, one lock file\n`);
   console.log(`  file      ${file}`);
   console.log(
-    `  process A pid ${holder.pid}: "node examples/hold-lock.mjs" took an exclusive lock on it (label "nightly-export") and keeps it ${HOLD_MS} ms`,
+    `  process A pid ${holder.pid}: "node examples/hold-lock.mjs" took an exclusive lock on it ` +
+      `(label "nightly-export") and keeps it ${HOLD_MS} ms`,
   );
   console.log(`  process B pid ${process.pid}: this demo asks for the same lock and waits\n`);
 

@@ -47,7 +47,10 @@ for (const major of lines) {
   const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
   console.log(`\nmatrix: Node ${version}`);
   // The native module first: without koffi every lock test fails, this says why in one line.
-  const koffi = `const k = require(require.resolve('koffi', { paths: [${JSON.stringify(join(root, 'packages', 'core'))}] })); k.load('libc.so.6'); console.log('koffi', k.version, 'loads on', process.version)`;
+  const corePath = JSON.stringify(join(root, 'packages', 'core'));
+  const koffi =
+    `const k = require(require.resolve('koffi', { paths: [${corePath}] })); ` +
+    "k.load('libc.so.6'); console.log('koffi', k.version, 'loads on', process.version)";
   if (!step(`Node ${version}: koffi loads`, bin, ['-e', koffi])) continue;
   step(`Node ${version}: suite`, bin, [join(root, 'scripts', 'test.mjs')]);
   const [maj, min] = version.slice(1).split('.').map(Number);

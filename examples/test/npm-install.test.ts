@@ -123,7 +123,9 @@ describe('the packed packages in a scratch npm app (pino 10, winston 3, OTel 2.x
     for (const p of ['tsconfig.nodenext.json', 'tsconfig.bundler.json']) expect(node(app, tsc, '-p', p)).toBe('');
   });
 
-  it('pino.transport({ target: "@lockscope/pino-transport" }) resolves by name and writes the timeout record with the flock(1) holder', () => {
+  const pinoTransportTitle =
+    'pino.transport({ target: "@lockscope/pino-transport" }) resolves by name and writes the timeout record with the flock(1) holder';
+  it(pinoTransportTitle, () => {
     const records = JSON.parse(node(app, 'pino-transport.mjs', lockFile, join(app, 'locks.ndjson')));
     const timeout = records.find((r: { event: string }) => r.event === 'timeout');
     expect(timeout?.holders.map((h: { pid: number }) => h.pid)).toContain(holder.proc.pid);
