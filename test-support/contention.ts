@@ -131,7 +131,8 @@ export interface Idle {
 
 /**
  * One real waitIdle(): a foreign sh process holds a fresh file open for writing (0.8 s: long
- * enough for the probe to see it on a loaded machine), appends for ~200 ms, closes it and sleeps; core's waitIdle (quietMs 100) resolves and publishes the `idle` record.
+ * enough for the probe to see it on a loaded machine), appends for ~200 ms, closes it and sleeps;
+ * core's waitIdle (quietMs 100) resolves and publishes the `idle` record.
  */
 export async function produceIdle(): Promise<Idle> {
   const path = join(tempDir(), 'app.log');

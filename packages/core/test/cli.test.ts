@@ -77,25 +77,28 @@ describe.skipIf(!linux)('lockscope holders / locks', () => {
     expect(j.locks[0].holders[0].pid).toBe(h.pid);
   });
 
-  it('a file nobody holds or opens exits 1 even when some process cannot be read (the lock table is complete); --strict exits 3 then', () => {
-    const idle = makeFile(dir, 'idle');
-    const r = run('holders', idle, '--json');
-    const j = JSON.parse(r.stdout);
-    expect(j.locks).toEqual([]);
-    expect(j.openers).toEqual([]);
-    expect(r.status).toBe(1);
-    const t = run('holders', idle);
-    expect(t.status).toBe(1);
-    expect(t.stdout).toContain("locks: none (from the kernel's lock table: complete)");
-    // Here PID 1 is unreadable even to root: the opener part is partial and says so.
-    if (j.unreadable.some((u: { reason: string }) => u.reason === 'permission')) {
-      expect(t.stdout).toContain('open by: nobody seen (partial: see below)');
-      expect(t.stdout).toMatch(/could not be inspected \(permission\): .*\b1 \(/);
-      expect(run('holders', idle, '--strict').status).toBe(3);
-    }
-    const strict = run('holders', file, '--strict', '--json');
-    expect(strict.status).toBe(JSON.parse(strict.stdout).complete ? 0 : 3);
-  });
+  it(
+    'a file nobody holds or opens exits 1 even when some process cannot be read ' + '(the lock table is complete); --strict exits 3 then',
+    () => {
+      const idle = makeFile(dir, 'idle');
+      const r = run('holders', idle, '--json');
+      const j = JSON.parse(r.stdout);
+      expect(j.locks).toEqual([]);
+      expect(j.openers).toEqual([]);
+      expect(r.status).toBe(1);
+      const t = run('holders', idle);
+      expect(t.status).toBe(1);
+      expect(t.stdout).toContain("locks: none (from the kernel's lock table: complete)");
+      // Here PID 1 is unreadable even to root: the opener part is partial and says so.
+      if (j.unreadable.some((u: { reason: string }) => u.reason === 'permission')) {
+        expect(t.stdout).toContain('open by: nobody seen (partial: see below)');
+        expect(t.stdout).toMatch(/could not be inspected \(permission\): .*\b1 \(/);
+        expect(run('holders', idle, '--strict').status).toBe(3);
+      }
+      const strict = run('holders', file, '--strict', '--json');
+      expect(strict.status).toBe(JSON.parse(strict.stdout).complete ? 0 : 3);
+    },
+  );
 
   it('errors exit 4 with the typed error', () => {
     const r = run('holders', join(dir, 'missing'));

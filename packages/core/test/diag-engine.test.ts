@@ -188,10 +188,12 @@ describe('foreign holders through the real engine and probe', () => {
     }
   });
 
-  it('a lockscope holder in a child process: the waiter gets its card (label + acquiring stack); SIGKILLed, its card misleads nobody', async () => {
-    const f = newFile('node');
-    configure({ cardDir });
-    const src = `
+  it(
+    'a lockscope holder in a child process: the waiter gets its card (label + acquiring stack); ' + 'SIGKILLed, its card misleads nobody',
+    async () => {
+      const f = newFile('node');
+      configure({ cardDir });
+      const src = `
       import { lock, configure } from ${JSON.stringify(CORE_DIST)};
       configure({ cards: true, cardDelay: 0, cardDir: ${JSON.stringify(cardDir)} });
       async function exportNightlyBatch() {
@@ -201,127 +203,136 @@ describe('foreign holders through the real engine and probe', () => {
       setTimeout(() => console.log('ready'), 60);
       setInterval(() => {}, 1 << 30);
     `;
-    const child = await hold(spawnHolder(process.execPath, ['--input-type=module', '-e', src]));
-    const c = collect();
-    try {
-      const e = await rejection(lock(f, { timeout: 400, contentionThreshold: 100 }));
-      expect(c.contended).toHaveLength(1);
-      const h = c.contended[0]!.holders.find((x) => x.pid === child.pid)!;
-      expect(h).toBeDefined();
-      expect(h.command).toMatch(/node/);
-      expect(h.card).toMatchObject({ label: 'nightly-export #42' });
-      expect(h.card!.stack).toMatch(/exportNightlyBatch/);
-      expect(e.holders).toEqual(c.contended[0]!.holders);
+      const child = await hold(spawnHolder(process.execPath, ['--input-type=module', '-e', src]));
+      const c = collect();
+      try {
+        const e = await rejection(lock(f, { timeout: 400, contentionThreshold: 100 }));
+        expect(c.contended).toHaveLength(1);
+        const h = c.contended[0]!.holders.find((x) => x.pid === child.pid)!;
+        expect(h).toBeDefined();
+        expect(h.command).toMatch(/node/);
+        expect(h.card).toMatchObject({ label: 'nightly-export #42' });
+        expect(h.card!.stack).toMatch(/exportNightlyBatch/);
+        expect(e.holders).toEqual(c.contended[0]!.holders);
 
-      // SIGKILL: the child cannot remove its card. The next holder is a plain python process.
-      await child.stop();
-      const stale = readdirSync(cardDir).filter((x) => x.includes(`-${child.pid}-`));
-      expect(stale).toHaveLength(1);
-      const py = await hold(pythonFlockHolder(f));
-      const e2 = await rejection(lock(f, { timeout: 400, contentionThreshold: 100 }));
-      expect(c.contended).toHaveLength(2);
-      expect(holderPids(c.contended[1]!)).toEqual([py.pid]);
-      expect(c.contended[1]!.holders[0]!.card).toBeUndefined();
-      expect(e2.holders).toEqual(c.contended[1]!.holders);
-      expect(existsSync(join(cardDir, stale[0]!))).toBe(false);
-    } finally {
-      c.stop();
-    }
-  });
-
-  it('20 concurrent waits on 4 files held by foreign processes (timeouts, aborts, acquisitions): exactly one contended and one terminal record each', async () => {
-    const files = [newFile('many'), newFile('many'), newFile('many'), newFile('many')];
-    const hs = [
-      await hold(pythonFlockHolder(files[0]!)),
-      await hold(flockHolder(files[1]!)),
-      await hold(pythonFlockHolder(files[2]!)),
-      await hold(flockHolder(files[3]!)),
-    ];
-    const c = collect();
-    const timers = ownTimers();
-    try {
-      const ac = new AbortController();
-      const plans = Array.from({ length: 20 }, (_, i) => ({ file: i % 4, end: (['timeout', 'aborted', 'acquired'] as const)[i % 3]! }));
-      const calls = plans.map((p, i) => {
-        const opts = { contentionThreshold: 80, label: `w${i}` };
-        if (p.end === 'timeout') return lock(files[p.file]!, { ...opts, timeout: 400 + (i % 5) * 40 });
-        if (p.end === 'aborted') return lock(files[p.file]!, { ...opts, signal: ac.signal });
-        return lock(files[p.file]!, opts).then((h) => h.release().then(() => h));
-      });
-      const settled = Promise.allSettled(calls);
-      await sleep(700);
-      ac.abort();
-      await sleep(50);
-      for (const h of hs) await h.stop(); // the acquirers get the files, one after the other
-      const results = await settled;
-      const byEnd = { timeout: 0, aborted: 0, acquired: 0 };
-      results.forEach((r, i) => {
-        const want = plans[i]!.end;
-        if (want === 'acquired') expect(r.status).toBe('fulfilled');
-        else expect((r as PromiseRejectedResult).reason).toMatchObject({ reason: want });
-        byEnd[want]++;
-      });
-      expect(c.terminal).toHaveLength(20);
-      expect(c.contended).toHaveLength(20);
-      const ids = new Set(c.terminal.map((r) => r.waitId));
-      expect(ids.size).toBe(20);
-      expect(new Set(c.contended.map((r) => r.waitId))).toEqual(ids);
-      for (const t of c.terminal) {
-        const cr = c.contended.find((x) => x.waitId === t.waitId)!;
-        expect(c.order.indexOf(`c${t.waitId}`)).toBeLessThan(c.order.indexOf(`t${t.waitId}`));
-        const holderPid = hs[files.indexOf(t.path)]!.pid;
-        expect(cr.holders.map((h) => h.pid)).toContain(holderPid);
-        if (t.event !== 'acquired') expect(t.holders).toEqual(cr.holders);
-        if (t.event === 'acquired') expect(t.holdId).toEqual(expect.any(Number));
+        // SIGKILL: the child cannot remove its card. The next holder is a plain python process.
+        await child.stop();
+        const stale = readdirSync(cardDir).filter((x) => x.includes(`-${child.pid}-`));
+        expect(stale).toHaveLength(1);
+        const py = await hold(pythonFlockHolder(f));
+        const e2 = await rejection(lock(f, { timeout: 400, contentionThreshold: 100 }));
+        expect(c.contended).toHaveLength(2);
+        expect(holderPids(c.contended[1]!)).toEqual([py.pid]);
+        expect(c.contended[1]!.holders[0]!.card).toBeUndefined();
+        expect(e2.holders).toEqual(c.contended[1]!.holders);
+        expect(existsSync(join(cardDir, stale[0]!))).toBe(false);
+      } finally {
+        c.stop();
       }
-      const count = (ev: string) => c.terminal.filter((r) => r.event === ev).length;
-      expect({ timeout: count('timeout'), aborted: count('aborted'), acquired: count('acquired') }).toEqual(byEnd);
-      expect(c.other.filter((r) => r.event === 'released')).toHaveLength(byEnd.acquired);
-      expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
-      expect(lockStats()).toMatchObject({ held: 0, waiting: 0, queued: 0 });
-      expect(timers.live('lock')).toEqual([]);
-      expect(timers.live('diagnostics').filter((m) => m !== 'diagnostics/eld')).toEqual([]);
-    } finally {
-      timers.stop();
-      c.stop();
-    }
-  });
+    },
+  );
 
-  it('report: true while a waiter thread is blocked in the kernel: no event-loop stall, the timeout fires, the wait goes on after the report', async () => {
-    const f = newFile('report');
-    // 4 s, not "until stopped": without the fix getReport() blocks this whole worker until it ends.
-    const fl = await hold(spawnHolder('flock', ['-x', f, 'sh', '-c', 'echo ready; exec sleep 4']));
-    // A started, idle waiter thread: the next wait is in flock() at once, before the snapshot.
-    await rejection(lock(f, { timeout: 100 }));
-    while (lockStats().busyWaiterThreads > 0) await sleep(10);
-    const c = collect();
-    let last = performance.now();
-    let maxGap = 0;
-    const probe = setInterval(() => {
-      const now = performance.now();
-      maxGap = Math.max(maxGap, now - last);
-      last = now;
-    }, 10);
-    try {
-      const e = await rejection(lock(f, { timeout: 800, contentionThreshold: 250, report: true }));
-      expect(e.reason).toBe('timeout');
-      expect(flockTry(f)).toBe('busy'); // rejected while the other process still holds it
-      expect(c.contended).toHaveLength(1);
-      const rep = c.contended[0]!.snapshot!.report!;
-      expect(rep.libuvHandles.length).toBeGreaterThan(0);
-      expect(rep.nativeStack.length).toBeGreaterThan(0);
-      // Paused waits take their lock call up again: this one gets the lock once the holder ends.
-      const p = lock(f, { contentionThreshold: 100, report: true });
-      while (c.contended.length < 2) await sleep(10);
-      expect(c.contended[1]!.snapshot!.report).toBeDefined();
-      await fl.stop();
-      await (await p).release();
-      expect(maxGap).toBeLessThan(1000);
-    } finally {
-      clearInterval(probe);
-      c.stop();
-    }
-  });
+  it(
+    '20 concurrent waits on 4 files held by foreign processes (timeouts, aborts, acquisitions): ' +
+      'exactly one contended and one terminal record each',
+    async () => {
+      const files = [newFile('many'), newFile('many'), newFile('many'), newFile('many')];
+      const hs = [
+        await hold(pythonFlockHolder(files[0]!)),
+        await hold(flockHolder(files[1]!)),
+        await hold(pythonFlockHolder(files[2]!)),
+        await hold(flockHolder(files[3]!)),
+      ];
+      const c = collect();
+      const timers = ownTimers();
+      try {
+        const ac = new AbortController();
+        const plans = Array.from({ length: 20 }, (_, i) => ({ file: i % 4, end: (['timeout', 'aborted', 'acquired'] as const)[i % 3]! }));
+        const calls = plans.map((p, i) => {
+          const opts = { contentionThreshold: 80, label: `w${i}` };
+          if (p.end === 'timeout') return lock(files[p.file]!, { ...opts, timeout: 400 + (i % 5) * 40 });
+          if (p.end === 'aborted') return lock(files[p.file]!, { ...opts, signal: ac.signal });
+          return lock(files[p.file]!, opts).then((h) => h.release().then(() => h));
+        });
+        const settled = Promise.allSettled(calls);
+        await sleep(700);
+        ac.abort();
+        await sleep(50);
+        for (const h of hs) await h.stop(); // the acquirers get the files, one after the other
+        const results = await settled;
+        const byEnd = { timeout: 0, aborted: 0, acquired: 0 };
+        results.forEach((r, i) => {
+          const want = plans[i]!.end;
+          if (want === 'acquired') expect(r.status).toBe('fulfilled');
+          else expect((r as PromiseRejectedResult).reason).toMatchObject({ reason: want });
+          byEnd[want]++;
+        });
+        expect(c.terminal).toHaveLength(20);
+        expect(c.contended).toHaveLength(20);
+        const ids = new Set(c.terminal.map((r) => r.waitId));
+        expect(ids.size).toBe(20);
+        expect(new Set(c.contended.map((r) => r.waitId))).toEqual(ids);
+        for (const t of c.terminal) {
+          const cr = c.contended.find((x) => x.waitId === t.waitId)!;
+          expect(c.order.indexOf(`c${t.waitId}`)).toBeLessThan(c.order.indexOf(`t${t.waitId}`));
+          const holderPid = hs[files.indexOf(t.path)]!.pid;
+          expect(cr.holders.map((h) => h.pid)).toContain(holderPid);
+          if (t.event !== 'acquired') expect(t.holders).toEqual(cr.holders);
+          if (t.event === 'acquired') expect(t.holdId).toEqual(expect.any(Number));
+        }
+        const count = (ev: string) => c.terminal.filter((r) => r.event === ev).length;
+        expect({ timeout: count('timeout'), aborted: count('aborted'), acquired: count('acquired') }).toEqual(byEnd);
+        expect(c.other.filter((r) => r.event === 'released')).toHaveLength(byEnd.acquired);
+        expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
+        expect(lockStats()).toMatchObject({ held: 0, waiting: 0, queued: 0 });
+        expect(timers.live('lock')).toEqual([]);
+        expect(timers.live('diagnostics').filter((m) => m !== 'diagnostics/eld')).toEqual([]);
+      } finally {
+        timers.stop();
+        c.stop();
+      }
+    },
+  );
+
+  it(
+    'report: true while a waiter thread is blocked in the kernel: no event-loop stall, ' +
+      'the timeout fires, the wait goes on after the report',
+    async () => {
+      const f = newFile('report');
+      // 4 s, not "until stopped": without the fix getReport() blocks this whole worker until it ends.
+      const fl = await hold(spawnHolder('flock', ['-x', f, 'sh', '-c', 'echo ready; exec sleep 4']));
+      // A started, idle waiter thread: the next wait is in flock() at once, before the snapshot.
+      await rejection(lock(f, { timeout: 100 }));
+      while (lockStats().busyWaiterThreads > 0) await sleep(10);
+      const c = collect();
+      let last = performance.now();
+      let maxGap = 0;
+      const probe = setInterval(() => {
+        const now = performance.now();
+        maxGap = Math.max(maxGap, now - last);
+        last = now;
+      }, 10);
+      try {
+        const e = await rejection(lock(f, { timeout: 800, contentionThreshold: 250, report: true }));
+        expect(e.reason).toBe('timeout');
+        expect(flockTry(f)).toBe('busy'); // rejected while the other process still holds it
+        expect(c.contended).toHaveLength(1);
+        const rep = c.contended[0]!.snapshot!.report!;
+        expect(rep.libuvHandles.length).toBeGreaterThan(0);
+        expect(rep.nativeStack.length).toBeGreaterThan(0);
+        // Paused waits take their lock call up again: this one gets the lock once the holder ends.
+        const p = lock(f, { contentionThreshold: 100, report: true });
+        while (c.contended.length < 2) await sleep(10);
+        expect(c.contended[1]!.snapshot!.report).toBeDefined();
+        await fl.stop();
+        await (await p).release();
+        expect(maxGap).toBeLessThan(1000);
+      } finally {
+        clearInterval(probe);
+        c.stop();
+      }
+    },
+  );
 });
 
 /** What a non-blocking attempt of another process (python3) gets from the kernel on `f` now: 0 or the errno. */
@@ -514,35 +525,39 @@ describe('nobody listening (real engine)', () => {
 });
 
 describe('tracing channels', () => {
-  it('lockscope:lock:acquire: start/end/asyncStart/asyncEnd for lock(), start/error/asyncStart/asyncEnd for a failed lock(), start/end (or error) for tryLock()', async () => {
-    const f = newFile('trace');
-    const c = collect();
-    try {
-      const h = await lock(f);
-      expect(c.events).toEqual(['start:async', 'end', 'asyncStart', 'asyncEnd']);
-      expect(c.terminal[0]).toMatchObject({ event: 'acquired', path: f, holdersComplete: null });
-      c.events.length = 0;
-      expect(tryLock(f)).toBeNull(); // busy within this process
-      expect(c.events).toEqual(['start:sync', 'end']);
-      expect(c.terminal).toHaveLength(1); // a busy tryLock is not a wait: no record
-      c.events.length = 0;
-      await rejection(lock(f, { timeout: 0 }));
-      expect(c.events).toEqual(['start:async', 'end', 'error:timeout', 'asyncStart', 'asyncEnd']);
-      expect(c.terminal[1]).toMatchObject({ event: 'timeout', error: { code: 'ETIMEDOUT' } });
-      await h.release();
-      c.events.length = 0;
-      tryLock(f)!.releaseSync();
-      expect(c.events).toEqual(['start:sync', 'end']);
-      expect(c.terminal[2]).toMatchObject({ event: 'acquired' });
-      c.events.length = 0;
-      expect(() => tryLock(dir)).toThrow(LockError); // a directory
-      expect(c.events).toEqual(['start:sync', 'error:invalid-argument', 'end']);
-      expect(c.terminal[3]).toMatchObject({ event: 'error', error: { code: 'EISDIR', reason: 'invalid-argument' } });
-      expect(c.terminal).toHaveLength(4);
-    } finally {
-      c.stop();
-    }
-  });
+  it(
+    'lockscope:lock:acquire: start/end/asyncStart/asyncEnd for lock(), ' +
+      'start/error/asyncStart/asyncEnd for a failed lock(), start/end (or error) for tryLock()',
+    async () => {
+      const f = newFile('trace');
+      const c = collect();
+      try {
+        const h = await lock(f);
+        expect(c.events).toEqual(['start:async', 'end', 'asyncStart', 'asyncEnd']);
+        expect(c.terminal[0]).toMatchObject({ event: 'acquired', path: f, holdersComplete: null });
+        c.events.length = 0;
+        expect(tryLock(f)).toBeNull(); // busy within this process
+        expect(c.events).toEqual(['start:sync', 'end']);
+        expect(c.terminal).toHaveLength(1); // a busy tryLock is not a wait: no record
+        c.events.length = 0;
+        await rejection(lock(f, { timeout: 0 }));
+        expect(c.events).toEqual(['start:async', 'end', 'error:timeout', 'asyncStart', 'asyncEnd']);
+        expect(c.terminal[1]).toMatchObject({ event: 'timeout', error: { code: 'ETIMEDOUT' } });
+        await h.release();
+        c.events.length = 0;
+        tryLock(f)!.releaseSync();
+        expect(c.events).toEqual(['start:sync', 'end']);
+        expect(c.terminal[2]).toMatchObject({ event: 'acquired' });
+        c.events.length = 0;
+        expect(() => tryLock(dir)).toThrow(LockError); // a directory
+        expect(c.events).toEqual(['start:sync', 'error:invalid-argument', 'end']);
+        expect(c.terminal[3]).toMatchObject({ event: 'error', error: { code: 'EISDIR', reason: 'invalid-argument' } });
+        expect(c.terminal).toHaveLength(4);
+      } finally {
+        c.stop();
+      }
+    },
+  );
 
   it('lockscope:probe wraps probe() with a probe record naming the holder', async () => {
     const f = newFile('probe');

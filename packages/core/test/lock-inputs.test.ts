@@ -274,10 +274,13 @@ describe('platforms without a backend', () => {
   });
 
   for (const platform of ['darwin', 'win32']) {
-    it(`${platform} without a koffi prebuild: importing works, calls fail with reason unsupported (simulated: process.platform overridden, koffi not preloaded)`, async () => {
-      // This machine has only koffi's Linux binary: koffi throws at load when it believes it runs on
-      // ${platform}. The backends load koffi lazily, so only the calls may fail, not the import.
-      const c = nodeChild(`
+    it(
+      `${platform} without a koffi prebuild: importing works, calls fail with reason unsupported ` +
+        '(simulated: process.platform overridden, koffi not preloaded)',
+      async () => {
+        // This machine has only koffi's Linux binary: koffi throws at load when it believes it runs on
+        // ${platform}. The backends load koffi lazily, so only the calls may fail, not the import.
+        const c = nodeChild(`
         Object.defineProperty(process, 'platform', { value: '${platform}' });
         const { lock, tryLock } = await import('${CORE_DIST}');
         const out = [];
@@ -285,11 +288,12 @@ describe('platforms without a backend', () => {
         await lock('/tmp/x.lock').catch((e) => out.push([e.reason, e.code]));
         console.log(JSON.stringify(out));
       `);
-      const out = (await jsonOf(c)) as unknown as string[][];
-      expect(out[0]!.slice(0, 2)).toEqual(['unsupported', 'ENOTSUP']);
-      expect(out[0]![3]).toMatch(/native layer did not load/);
-      if (platform === 'win32') expect(out[0]![2]).toBe('C:\\data\\x.lock'); // a drive path is absolute, not cwd-relative
-      expect(out[1]).toEqual(['unsupported', 'ENOTSUP']);
-    });
+        const out = (await jsonOf(c)) as unknown as string[][];
+        expect(out[0]!.slice(0, 2)).toEqual(['unsupported', 'ENOTSUP']);
+        expect(out[0]![3]).toMatch(/native layer did not load/);
+        if (platform === 'win32') expect(out[0]![2]).toBe('C:\\data\\x.lock'); // a drive path is absolute, not cwd-relative
+        expect(out[1]).toEqual(['unsupported', 'ENOTSUP']);
+      },
+    );
   }
 });

@@ -130,7 +130,8 @@ describe.runIf(linux)('a renamed main thread', () => {
   // known runtime thread name (docs/probe.md).
   const newest = [...nodeLines().values()].filter((l) => THREAD_NAME[l.major] !== 'node').sort((a, b) => b.major - a.major)[0];
   it.skipIf(!root || !newest)(
-    `a prober that may not read exe (another uid) names Node ${newest?.major ?? '24 or 26 (none found)'} from argv[0] and keeps comm it cannot disprove${root ? '' : ' (needs root, setpriv and useradd)'}`,
+    `a prober that may not read exe (another uid) names Node ${newest?.major ?? '24 or 26 (none found)'} ` +
+      `from argv[0] and keeps comm it cannot disprove${root ? '' : ' (needs root, setpriv and useradd)'}`,
     async () => {
       const owner = ensureUser('lockscope-probe')!;
       const other = ensureUser('lockscope-probe2')!;

@@ -83,7 +83,9 @@ beforeAll(async () => {
   const others = [0, 1, 2].map((i) => makeFile(dir, `other${i}`));
   const redir = others.map((f, i) => `${i + 3}<'${f}'`).join(' ');
   // LOAD sleeps with 3 fds each, the first OPENERS of them with the target open as well.
-  const script = `for i in $(seq 1 ${LOAD}); do if [ $i -le ${OPENERS} ]; then sleep 600 ${redir} 6<'${target}' & else sleep 600 ${redir} & fi; done; echo started; wait`;
+  const script =
+    `for i in $(seq 1 ${LOAD}); do if [ $i -le ${OPENERS} ]; then sleep 600 ${redir} 6<'${target}' & ` +
+    `else sleep 600 ${redir} & fi; done; echo started; wait`;
   load = spawn('bash', ['-c', script], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
     load!.stdout!.on('data', (d: Buffer) => d.toString().includes('started') && res());

@@ -71,7 +71,9 @@ describe('maps: exact (device, inode) token match', () => {
 
 /** A python process holding `n` fds of `file` (plus its own stdio). */
 async function manyFds(file: string, n: number): Promise<Proc> {
-  const py = `import os,sys,time\nfds=[os.open(sys.argv[1], os.O_RDONLY) for _ in range(${n})]\nprint('ready', os.getpid(), flush=True)\ntime.sleep(600)`;
+  const py =
+    `import os,sys,time\nfds=[os.open(sys.argv[1], os.O_RDONLY) for _ in range(${n})]\n` +
+    `print('ready', os.getpid(), flush=True)\ntime.sleep(600)`;
   const c = spawn('python3', ['-c', py, file], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res, rej) => {
     c.stdout.once('data', () => res());

@@ -46,7 +46,9 @@ describe.skipIf(!root)('probe across uids', () => {
 
   /** probe() run by `as` in a child Node process; returns its parsed result. */
   function probeAs(as: { uid: number; gid: number }, file: string, depth: 'holders' | 'full'): ProbeResult {
-    const code = `import(${JSON.stringify(coreEntry)}).then((m) => m.probe(${JSON.stringify(file)}, { depth: ${JSON.stringify(depth)} })).then((r) => process.stdout.write(JSON.stringify(r)), (e) => { console.error(e); process.exit(9); })`;
+    const code =
+      `import(${JSON.stringify(coreEntry)}).then((m) => m.probe(${JSON.stringify(file)}, { depth: ${JSON.stringify(depth)} }))` +
+      `.then((r) => process.stdout.write(JSON.stringify(r)), (e) => { console.error(e); process.exit(9); })`;
     const r = spawnSync('setpriv', [`--reuid=${as.uid}`, `--regid=${as.gid}`, '--clear-groups', process.execPath, '-e', code], {
       encoding: 'utf8',
     });

@@ -130,7 +130,8 @@ describe('lockscope report: one story from many processes and hosts', () => {
     ]);
     const text = report([f]).stdout;
     expect(text).toContain(
-      `held by pid 999@alpha (flock -x /srv/a.lock sleep 600) from at least ${new Date(T0 + 2100).toISOString()} to ${new Date(T0 + 2500).toISOString()}`,
+      `held by pid 999@alpha (flock -x /srv/a.lock sleep 600) ` +
+        `from at least ${new Date(T0 + 2100).toISOString()} to ${new Date(T0 + 2500).toISOString()}`,
     );
     expect(text).toContain('at exportNightly (/srv/app/export.js:12:3)'); // where the longest holder took it
   });

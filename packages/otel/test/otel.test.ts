@@ -185,29 +185,32 @@ describe('LockscopeInstrumentation, in-memory exporters, real cross-process cont
     expect(lockSpans()).toHaveLength(2);
   });
 
-  it('a resolved waitIdle(): one wait_idle span over the wait, in the caller context, with the writer; an idle-wait histogram', async () => {
-    exporter.reset();
-    const tracer = trace.getTracer('test');
-    const { idle, parentId } = await tracer.startActiveSpan('caller', async (parent) => {
-      const idle = await produceIdle();
-      parent.end();
-      return { idle, parentId: parent.spanContext().spanId };
-    });
-    const spans = exporter.getFinishedSpans().filter((s) => s.name === 'lockscope.file.wait_idle');
-    expect(spans).toHaveLength(1);
-    const s = spans[0]!;
-    expect(s.parentSpanContext?.spanId).toBe(parentId);
-    expect(s.attributes['file.path']).toBe(idle.path);
-    expect(s.attributes['file.inode']).toBe(String(idle.result.ino));
-    expect(s.attributes['lockscope.idle.quiet_ms']).toBe(100);
-    expect(s.attributes['lockscope.idle.writer.pids']).toContain(idle.writerPid);
-    expect(s.attributes['lockscope.idle.since']).toBe(new Date(idle.result.idleSince).toISOString());
-    const durMs = s.duration[0] * 1000 + s.duration[1] / 1e6;
-    expect(durMs).toBeGreaterThanOrEqual(idle.result.waitedMs - 2);
-    const m = (await metrics()).get('lockscope.file.idle.wait.duration') as HistogramMetricData | undefined;
-    expect(m?.dataPointType).toBe(DataPointType.HISTOGRAM);
-    expect(m!.dataPoints.reduce((a, p) => a + p.value.count, 0)).toBeGreaterThanOrEqual(1);
-  });
+  it(
+    'a resolved waitIdle(): one wait_idle span over the wait, in the caller context, with the writer; ' + 'an idle-wait histogram',
+    async () => {
+      exporter.reset();
+      const tracer = trace.getTracer('test');
+      const { idle, parentId } = await tracer.startActiveSpan('caller', async (parent) => {
+        const idle = await produceIdle();
+        parent.end();
+        return { idle, parentId: parent.spanContext().spanId };
+      });
+      const spans = exporter.getFinishedSpans().filter((s) => s.name === 'lockscope.file.wait_idle');
+      expect(spans).toHaveLength(1);
+      const s = spans[0]!;
+      expect(s.parentSpanContext?.spanId).toBe(parentId);
+      expect(s.attributes['file.path']).toBe(idle.path);
+      expect(s.attributes['file.inode']).toBe(String(idle.result.ino));
+      expect(s.attributes['lockscope.idle.quiet_ms']).toBe(100);
+      expect(s.attributes['lockscope.idle.writer.pids']).toContain(idle.writerPid);
+      expect(s.attributes['lockscope.idle.since']).toBe(new Date(idle.result.idleSince).toISOString());
+      const durMs = s.duration[0] * 1000 + s.duration[1] / 1e6;
+      expect(durMs).toBeGreaterThanOrEqual(idle.result.waitedMs - 2);
+      const m = (await metrics()).get('lockscope.file.idle.wait.duration') as HistogramMetricData | undefined;
+      expect(m?.dataPointType).toBe(DataPointType.HISTOGRAM);
+      expect(m!.dataPoints.reduce((a, p) => a + p.value.count, 0)).toBeGreaterThanOrEqual(1);
+    },
+  );
 
   it('rejects bad config with a TypeError', () => {
     expect(() => new LockscopeInstrumentation({ requestHook: 42 as never })).toThrow(TypeError);

@@ -212,7 +212,8 @@ describe('describeRecord', () => {
         }),
       ),
     ).toBe(
-      'gave up after 1000 ms waiting for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600) (ETIMEDOUT)',
+      'gave up after 1000 ms waiting for exclusive flock lock on /srv/x.lock; ' +
+        'held by pid 4242 (flock -x /srv/x.lock sleep 600) (ETIMEDOUT)',
     );
     expect(describeRecord(buildRecord('acquired', { ...base, waitedMs: 0.0123 }))).toBe(
       'acquired exclusive flock lock on /srv/x.lock after 0.01 ms',

@@ -110,7 +110,10 @@ export interface WinstonLike {
 }
 
 export interface AttachWinstonOptions {
-  /** Level per record event; `'silent'` skips it. Defaults: contended/held-too-long/leaked warn, timeout/aborted/error error, others debug. */
+  /**
+   * Level per record event; `'silent'` skips it. Defaults: contended/held-too-long/leaked warn,
+   * timeout/aborted/error error, others debug.
+   */
   levels?: Partial<Record<RecordEvent, string>>;
   /** Key the record is logged under. Default `'lock'`. */
   key?: string;

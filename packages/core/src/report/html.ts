@@ -53,7 +53,8 @@ export function reportHtml(d: ReportData): string {
   for (const [i, p] of lanes.entries()) {
     const y = TOP + i * LANE_H;
     svg.push(
-      `<g class="lane" id="lane-${i}" data-host="${esc(p.host ?? '')}" data-pid="${p.pid}" data-command="${esc(p.command ?? '')}" data-lockscope="${p.lockscope}">` +
+      `<g class="lane" id="lane-${i}" data-host="${esc(p.host ?? '')}" data-pid="${p.pid}" ` +
+        `data-command="${esc(p.command ?? '')}" data-lockscope="${p.lockscope}">` +
         `<title>${esc(who(p, Infinity))}</title><rect class="lane-bg" x="0" y="${y}" width="${LABEL_W + PLOT_W}" height="${LANE_H}"/>` +
         `<text x="6" y="${y + 17}">${esc(`${fit(who(p, 24))}${p.barsDropped ? ` +${p.barsDropped} more` : ''}`)}</text>`,
     );
@@ -75,13 +76,15 @@ export function reportHtml(d: ReportData): string {
           // Drawn where both bars exist: the holder was seen from that moment on.
           const lx = hb ? x(Math.min(Math.max(b.from, hb.from), b.to)) : bx;
           links.push(
-            `<line class="link" data-wait="${b.id}" data-hold="${hb?.id ?? ''}" x1="${lx.toFixed(1)}" y1="${y + LANE_H / 2}" x2="${lx.toFixed(1)}" y2="${ty}"/>`,
+            `<line class="link" data-wait="${b.id}" data-hold="${hb?.id ?? ''}" ` +
+              `x1="${lx.toFixed(1)}" y1="${y + LANE_H / 2}" x2="${lx.toFixed(1)}" y2="${ty}"/>`,
           );
         }
         if (targets.length > 0) linkAttr = ` data-holder="${targets.join(' ')}"`;
       }
       svg.push(
-        `<rect class="${cls}" id="${b.id}" data-kind="${b.kind}" data-path="${esc(b.path)}"${linkAttr} x="${bx.toFixed(1)}" y="${hy}" width="${w.toFixed(1)}" height="${hh}" tabindex="0"/>`,
+        `<rect class="${cls}" id="${b.id}" data-kind="${b.kind}" data-path="${esc(b.path)}"${linkAttr} ` +
+          `x="${bx.toFixed(1)}" y="${hy}" width="${w.toFixed(1)}" height="${hh}" tabindex="0"/>`,
       );
       details[b.id] = {
         kind: b.kind,
@@ -116,12 +119,19 @@ export function reportHtml(d: ReportData): string {
   const axis = [0, 0.25, 0.5, 0.75, 1]
     .map(
       (f) =>
-        `<text class="tick" style="text-anchor:${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}" x="${LABEL_W + f * PLOT_W}" y="18">${esc(new Date(t0 + f * span).toISOString().slice(11, 23))}</text>`,
+        `<text class="tick" style="text-anchor:${f === 0 ? 'start' : f === 1 ? 'end' : 'middle'}" ` +
+        `x="${LABEL_W + f * PLOT_W}" y="18">${esc(new Date(t0 + f * span).toISOString().slice(11, 23))}</text>`,
     )
     .join('');
-  return `<!doctype html>
+  const range = Number.isFinite(r.first) ? `${new Date(r.first).toISOString()} .. ${new Date(r.last).toISOString()}` : 'no records';
+  const summary = `${d.records} records, ${d.skipped} lines skipped; ${lanes.length} processes; ${range}`;
+  const notDrawn =
+    lanesLeft > 0 ? ` ${lanesLeft} more process(es) with fewer waits are not drawn (filter with --pid, --host, --path).` : '';
+  return (
+    `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>lockscope report</title>
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; ` +
+    `script-src 'unsafe-inline'; img-src data:">
 <style>
 body{font:13px system-ui,sans-serif;margin:16px;color:#222;background:#fff}
 h1{font-size:18px;margin:0 0 8px}
@@ -138,22 +148,27 @@ svg{border:1px solid #ccc;background:#fafafa}
 #details{white-space:pre-wrap;font:12px ui-monospace,monospace;border:1px solid #ccc;padding:8px;min-height:3em;background:#fffdf5}
 </style></head><body>
 <h1>lockscope report</h1>
-<p id="summary">${esc(`${d.records} records, ${d.skipped} lines skipped; ${lanes.length} processes; ${Number.isFinite(r.first) ? `${new Date(r.first).toISOString()} .. ${new Date(r.last).toISOString()}` : 'no records'}`)}</p>
+<p id="summary">${esc(summary)}</p>
 <table id="paths"><tr><th>path</th><th>waits</th><th>timeouts</th><th>total wait ms</th><th>longest ms</th><th>holders</th></tr>
 ${sortedPaths(d)
   .slice(0, 20)
   .map((s) => {
     const hs = [...s.holders.keys()].map((id) => r.procs.get(id)!).map((h) => `${h.pid} ${h.command ?? ''}`);
-    return `<tr><td>${esc(s.path)}</td><td>${s.waits}</td><td>${s.timeouts}</td><td>${Math.round(s.totalWaitMs)}</td><td>${Math.round(s.maxWaitMs)}</td><td>${esc(hs.join(', '))}</td></tr>`;
+    return (
+      `<tr><td>${esc(s.path)}</td><td>${s.waits}</td><td>${s.timeouts}</td>` +
+      `<td>${Math.round(s.totalWaitMs)}</td><td>${Math.round(s.maxWaitMs)}</td><td>${esc(hs.join(', '))}</td></tr>`
+    );
   })
   .join('\n')}
 </table>
-<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${LABEL_W + PLOT_W}" height="${height}" viewBox="0 0 ${LABEL_W + PLOT_W} ${height}">
+<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${LABEL_W + PLOT_W}" height="${height}" ` +
+    `viewBox="0 0 ${LABEL_W + PLOT_W} ${height}">
 ${axis}
 ${svg.join('\n')}
 <g class="links">${links.join('')}</g>
 </svg>
-<p id="caps">Bars per process are capped (the longest and every failure are kept; "+K more" counts the rest).${lanesLeft > 0 ? ` ${lanesLeft} more process(es) with fewer waits are not drawn (filter with --pid, --host, --path).` : ''} Hover or click a bar.</p>
+<p id="caps">Bars per process are capped (the longest and every failure are kept; "+K more" counts the rest).` +
+    `${notDrawn} Hover or click a bar.</p>
 <div id="details">Hover or click a bar for its details.</div>
 <script type="application/json" id="lockscope-details">${scriptJson(details)}</script>
 <script>
@@ -165,20 +180,24 @@ ${svg.join('\n')}
     if (!d) return;
     document.querySelectorAll('.selected').forEach(function (s) { s.classList.remove('selected'); });
     el.classList.add('selected');
-    document.querySelectorAll('.link[data-wait="' + el.id + '"], .link[data-hold="' + el.id + '"]').forEach(function (l) { l.classList.add('selected'); });
-    var lines = [d.kind + ' ' + d.outcome + (d.heldTooLong ? ' (held too long)' : '') + ': ' + d.path, d.process, d.from + ' .. ' + d.to + ' (' + d.ms + ' ms)'];
+    document.querySelectorAll('.link[data-wait="' + el.id + '"], .link[data-hold="' + el.id + '"]')` +
+    `.forEach(function (l) { l.classList.add('selected'); });
+    var lines = [d.kind + ' ' + d.outcome + (d.heldTooLong ? ' (held too long)' : '') + ': ' + d.path, ` +
+    `d.process, d.from + ' .. ' + d.to + ' (' + d.ms + ' ms)'];
     if (d.label) lines.push('label: ' + d.label);
     if (d.code || d.errno) lines.push('error: ' + (d.code || '') + ' errno ' + d.errno + (d.message ? ' ' + d.message : ''));
     if (d.holders.length) {
       lines.push('holders' + (d.holdersComplete === false ? ' (partial view)' : '') + ':');
       d.holders.forEach(function (h) {
-        lines.push('  pid ' + h.pid + ' ' + (h.command || '?') + (h.label ? ' "' + h.label + '"' : '') + (h.lockKind ? ' ' + h.lockKind + ' ' + (h.lockMode || '') : ''));
+        lines.push('  pid ' + h.pid + ' ' + (h.command || '?') + (h.label ? ' "' + h.label + '"' : '') + ` +
+    `(h.lockKind ? ' ' + h.lockKind + ' ' + (h.lockMode || '') : ''));
         if (h.stack) lines.push('    ' + h.stack.split('\\n').join('\\n    '));
       });
     }
     if (d.snapshot) {
       var s = d.snapshot;
-      lines.push('snapshot: ' + s.inProcess + ' in-process lock(s), event-loop p99 ' + s.eventLoopDelayP99 + ' ms, rss ' + s.rss + ', resources ' + JSON.stringify(s.activeResources));
+      lines.push('snapshot: ' + s.inProcess + ' in-process lock(s), event-loop p99 ' + s.eventLoopDelayP99 + ' ms, rss ' + s.rss` +
+    ` + ', resources ' + JSON.stringify(s.activeResources));
     }
     if (d.stack) lines.push('stack:', d.stack);
     box.textContent = lines.join('\\n');
@@ -191,5 +210,6 @@ ${svg.join('\n')}
 })();
 </script>
 </body></html>
-`;
+`
+  );
 }

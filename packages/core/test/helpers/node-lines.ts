@@ -53,5 +53,8 @@ export function nodeLines(): Map<number, NodeLine> {
 
 /** Why a line is missing, for the name of the test that is skipped without it. */
 export function missingNote(major: number): string {
-  return `no Node ${major} binary found: set LOCKSCOPE_NODE_BINARIES or run npm install --prefix ~/.cache/lockscope-node/${major} node-linux-${process.arch}@${major}`;
+  return (
+    `no Node ${major} binary found: set LOCKSCOPE_NODE_BINARIES or run ` +
+    `npm install --prefix ~/.cache/lockscope-node/${major} node-linux-${process.arch}@${major}`
+  );
 }

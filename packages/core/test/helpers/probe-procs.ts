@@ -187,7 +187,8 @@ export async function nodeHolder(path: string, how: 'open' | 'inherit-flock', o:
 export async function nodeLockHolder(path: string, o: SpawnOpts & { node?: string } = {}): Promise<Proc> {
   const code =
     `import(${JSON.stringify(coreForOthers().entry)}).then((m) => m.lock(${JSON.stringify(path)}))` +
-    `.then((h) => { globalThis.held = h; console.log('ready', process.pid); setInterval(() => {}, 1 << 30); }, (e) => { console.error(e); process.exit(9); })`;
+    `.then((h) => { globalThis.held = h; console.log('ready', process.pid); setInterval(() => {}, 1 << 30); }, ` +
+    `(e) => { console.error(e); process.exit(9); })`;
   const [cmd, args] = wrap(o.node ?? process.execPath, ['-e', code], o);
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const seen = await waitLine(child, 'ready');
