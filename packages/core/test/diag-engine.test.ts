@@ -130,11 +130,13 @@ describe('foreign holders through the real engine and probe', () => {
       const e = await rejection(lock(f, { timeout: 1500, contentionThreshold: 150, label: 'py-wait' }));
       expect(e.reason).toBe('timeout');
       expect(contendedAt).toBeGreaterThan(100);
-      expect(contendedAt).toBeLessThan(1500); // published while the wait was still going
       expect(c.contended).toHaveLength(1);
       expect(c.terminal).toHaveLength(1);
       const [cr] = c.contended;
       const [tr] = c.terminal;
+      // Noticed while the wait was still going (the publish itself waits for the holder lookup,
+      // which a loaded machine can stretch past the timeout under the suite's long deadline).
+      expect(cr!.waitedMs).toBeLessThan(1500);
       expect(cr).toMatchObject({ event: 'contended', path: f, kind: 'flock', mode: 'exclusive', label: 'py-wait', holdersComplete: true });
       const { dev, ino } = statSync(f);
       expect(cr!.dev).toBe(dev);
