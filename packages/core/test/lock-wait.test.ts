@@ -21,7 +21,17 @@ function grantedToUs(path: string, gone: number): boolean {
     .split('\n')
     .filter((l) => l.includes(`:${ino} `));
   const held = entries.filter((l) => !l.includes('->'));
-  return entries.length > 0 && held.length === entries.length && !held.some((l) => l.split(/\s+/)[4] === String(gone));
+  // An OFD lock shows pid -1, the holder's as well as ours: the holder must be dead too.
+  return entries.length > 0 && held.length === entries.length && !held.some((l) => l.split(/\s+/)[4] === String(gone)) && dead(gone);
+}
+
+/** Exited (a zombie counts: it holds no locks any more). */
+function dead(pid: number): boolean {
+  try {
+    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
+  }
 }
 
 /** Nothing of ours is left: no request in flight, no busy waiter thread. */
