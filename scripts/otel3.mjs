@@ -42,6 +42,11 @@ cpSync(join(root, 'packages', 'otel', 'test'), join(dir, 'packages', 'otel', 'te
 for (const shared of ['pino-transport', 'core']) symlinkSync(join(root, 'packages', shared), join(dir, 'packages', shared));
 rmSync(join(dir, 'test-support'), { recursive: true, force: true });
 symlinkSync(join(root, 'test-support'), join(dir, 'test-support'));
+// The test folders' tsconfig.json extend the root's (vite reads them to transform the tests).
+for (const t of ['tsconfig.test.json', 'tsconfig.base.json']) {
+  rmSync(join(dir, t), { force: true });
+  symlinkSync(join(root, t), join(dir, t));
+}
 
 const versions = ['api', 'sdk-trace', 'sdk-node'].map(
   (p) => `${p} ${JSON.parse(readFileSync(join(nm, '@opentelemetry', p, 'package.json'), 'utf8')).version}`,
