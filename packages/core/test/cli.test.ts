@@ -10,7 +10,7 @@ const coreEntry = createRequire(import.meta.url).resolve('@lockscope/core');
 const pkgDir = join(dirname(coreEntry), '..');
 const pkg = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 const bin = join(pkgDir, pkg.bin.lockscope!);
-const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
 const linux = process.platform === 'linux';
 
 describe('lockscope bin', () => {
@@ -209,7 +209,10 @@ describe.skipIf(!linux)('lockscope locks / holders with lslocks options', () => 
       mine,
     );
     expect(ours).toHaveLength(1);
-    expect(ours).toEqual(theirs);
+    // lslocks 2.38 can list one lock twice while other processes come and go (seen under load): the
+    // claim is that our row is one of lslocks's, word for word.
+    expect(theirs.length).toBeGreaterThan(0);
+    for (const t of theirs) expect(t).toEqual(ours[0]);
     expect(ours.map((l: { mode: string }) => l.mode)).toContain('WRITE');
     // Without -o, --json/-J stays the probe result (modes in the lock API's words).
     const probe = JSON.parse(run('holders', file, '-J', '--depth', 'holders').stdout);

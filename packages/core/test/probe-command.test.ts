@@ -30,8 +30,10 @@ function holderOf(r: ProbeResult, pid: number) {
 }
 
 function cliJson<T>(...args: string[]): T {
-  const r = spawnSync(process.execPath, [bin, ...args, '--json'], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
+  // `locks` lists every lock on the host: on a busy machine (other suites' locks) its JSON can pass
+  // spawnSync's 1 MiB default, which kills the child (status null).
+  const r = spawnSync(process.execPath, [bin, ...args, '--json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  expect(r.status, `${r.stderr} ${String(r.error ?? '')} ${String(r.signal ?? '')}`).toBe(0);
   return JSON.parse(r.stdout) as T;
 }
 
