@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { readFile, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lock, lockStats, tryLock, LockError, type LockKind } from '@lockscope/core';
+import { alive } from './helpers/probe-procs.js';
 import { flockHolder, flockTry, fdsOn, pythonHolder, pythonTry, sleep, tempDir, until, type Method } from './helpers/lock-procs.js';
 
 const tmp = tempDir();
@@ -22,16 +23,7 @@ function grantedToUs(path: string, gone: number): boolean {
     .filter((l) => l.includes(`:${ino} `));
   const held = entries.filter((l) => !l.includes('->'));
   // An OFD lock shows pid -1, the holder's as well as ours: the holder must be dead too.
-  return entries.length > 0 && held.length === entries.length && !held.some((l) => l.split(/\s+/)[4] === String(gone)) && dead(gone);
-}
-
-/** Exited (a zombie counts: it holds no locks any more). */
-function dead(pid: number): boolean {
-  try {
-    return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
+  return entries.length > 0 && held.length === entries.length && !held.some((l) => l.split(/\s+/)[4] === String(gone)) && !alive(gone);
 }
 
 /** Nothing of ours is left: no request in flight, no busy waiter thread. */
