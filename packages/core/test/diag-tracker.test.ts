@@ -356,6 +356,10 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
   });
 });
 
+/** The LockError an open() refused for permission throws through traceTryLock. */
+const permissionError = (): LockError =>
+  new LockError({ code: 'EACCES', errno: 13, syscall: 'open', path: file, kind: 'flock', reason: 'permission', message: 'EACCES' });
+
 describe('tryLock and probe tracing', () => {
   it('traceSync: an acquired record on success, no record when busy, an error record on throw', () => {
     const c = collect();
@@ -363,15 +367,7 @@ describe('tryLock and probe tracing', () => {
     const busy = diag.traceTryLock(file, req, undefined, () => null);
     expect(() =>
       diag.traceTryLock(file, req, undefined, () => {
-        throw new LockError({
-          code: 'EACCES',
-          errno: 13,
-          syscall: 'open',
-          path: file,
-          kind: 'flock',
-          reason: 'permission',
-          message: 'EACCES',
-        });
+        throw permissionError();
       }),
     ).toThrow(LockError);
     c.stop();
@@ -389,15 +385,7 @@ describe('tryLock and probe tracing', () => {
     tc.subscribe(subs as never);
     try {
       diag.traceTryLock(file, req, undefined, () => {
-        throw new LockError({
-          code: 'EACCES',
-          errno: 13,
-          syscall: 'open',
-          path: file,
-          kind: 'flock',
-          reason: 'permission',
-          message: 'EACCES',
-        });
+        throw permissionError();
       });
     } catch {
       // expected
