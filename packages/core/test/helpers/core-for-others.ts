@@ -4,7 +4,7 @@
  * dist/ plus koffi (and its prebuilt binary, a sibling package koffi looks for) is staged in the
  * system temp dir, once per test process, and removed at exit.
  */
-import { chmodSync, cpSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -33,7 +33,11 @@ export function coreForOthers(): { entry: string; bin: string } {
     for (const part of ['package.json', 'dist', 'schema'])
       cpSync(join(coreDir, part), join(pkg, part), { recursive: true, dereference: true });
     cpSync(koffiDir, join(mods, 'koffi'), { recursive: true, dereference: true });
-    cpSync(join(dirname(koffiDir), '@koromix'), join(mods, '@koromix'), { recursive: true, dereference: true });
+    // Each prebuilt package by its real path: pnpm links them into @koromix, and Node 22+'s cpSync
+    // copies a symlink inside a copied directory as a symlink (dangling in the copy) despite dereference.
+    const koromix = join(dirname(koffiDir), '@koromix');
+    for (const name of readdirSync(koromix))
+      cpSync(realpathSync(join(koromix, name)), join(mods, '@koromix', name), { recursive: true, dereference: true });
     process.once('exit', () => rmSync(root, { recursive: true, force: true }));
   }
   staged = { entry: pathToFileURL(join(pkg, 'dist', 'index.js')).href, bin: join(pkg, 'dist', 'cli', 'main.js') };
