@@ -10,6 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { failureLines } from './failures.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = process.env.LOCKSCOPE_NODE_CACHE || join(homedir(), '.cache', 'lockscope-node');
@@ -42,6 +43,7 @@ function step(name, bin, args) {
 }
 
 const results = [];
+const failures = [];
 for (const major of lines) {
   const bin = nodeFor(major);
   const version = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
@@ -52,10 +54,12 @@ for (const major of lines) {
     `const k = require(require.resolve('koffi', { paths: [${corePath}] })); ` +
     "k.load('libc.so.6'); console.log('koffi', k.version, 'loads on', process.version)";
   if (!step(`Node ${version}: koffi loads`, bin, ['-e', koffi])) continue;
-  step(`Node ${version}: suite`, bin, [join(root, 'scripts', 'test.mjs')]);
+  if (!step(`Node ${version}: suite`, bin, [join(root, 'scripts', 'test.mjs')]))
+    failures.push(`Node ${version}:`, ...failureLines(join(root, '.tmp', 'vitest-report.json'), root));
   const [maj, min] = version.slice(1).split('.').map(Number);
   if (maj > 22 || (maj === 22 && min >= 15))
     step(`Node ${version}: otel adapter on OpenTelemetry 3.x`, bin, [join(root, 'scripts', 'otel3.mjs')]);
 }
 console.log(`\nmatrix:\n${results.map((r) => `  ${r}`).join('\n')}`);
+if (failures.length > 0) console.log(`\nmatrix: failed tests\n${failures.join('\n')}`);
 process.exit(results.every((r) => r.startsWith('ok')) ? 0 : 1);

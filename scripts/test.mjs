@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { failureLines } from './failures.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 mkdirSync(join(root, '.tmp'), { recursive: true });
@@ -20,6 +21,7 @@ try {
   const skipped = (j.numPendingTests ?? 0) + (j.numTodoTests ?? 0);
   console.log(`\ntests: ${j.numPassedTests} passed, ${j.numFailedTests} failed, ${skipped} skipped`);
   if (j.numTotalTests === 0) code = code || 1;
+  for (const line of failureLines(out, root)) console.log(line);
 } catch {
   console.log('\ntests: 0 passed, 1 failed (no vitest report)');
   code = code || 1;
