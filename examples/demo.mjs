@@ -10,7 +10,7 @@ import pino from 'pino';
 import winston from 'winston';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { configure, lock } from '@lockscope/core';
-import { attachPino } from '@lockscope/pino-transport';
+import { attachPino, endTransport } from '@lockscope/pino-transport';
 import { attachWinston, lockscopeFormat } from '@lockscope/winston-format';
 import { LockscopeInstrumentation } from '@lockscope/otel';
 import { spawnHolder } from './hold-lock.mjs';
@@ -28,15 +28,13 @@ const forensic = join(dir, 'locks.ndjson');
 writeFileSync(file, '');
 
 // ---- the three adapters, attached as an application would ----
-const logger = pino(
-  { level: 'debug' },
-  pino.transport({
-    targets: [
-      { target: 'pino/file', options: { destination: pinoOut }, level: 'debug' }, // the app's usual log
-      { target: '@lockscope/pino-transport', options: { destination: forensic }, level: 'debug' }, // lock records only
-    ],
-  }),
-);
+const transport = pino.transport({
+  targets: [
+    { target: 'pino/file', options: { destination: pinoOut }, level: 'debug' }, // the app's usual log
+    { target: '@lockscope/pino-transport', options: { destination: forensic }, level: 'debug' }, // lock records only
+  ],
+});
+const logger = pino({ level: 'debug' }, transport);
 const detachPino = attachPino(logger);
 
 const winstonLines = [];
@@ -81,7 +79,7 @@ try {
   detachWinston();
   otel.disable();
 }
-await new Promise((resolve, reject) => logger.flush((err) => (err ? reject(err) : resolve())));
+await endTransport(transport); // every line in both files (with targets, flush() is not enough)
 await tracerProvider.forceFlush();
 
 // ---- what came out ----

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { configure, lock } from '@lockscope/core';
-import { attachPino } from '@lockscope/pino-transport';
+import { attachPino, endTransport } from '@lockscope/pino-transport';
 import { spawnHolder } from './hold-lock.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-example-pino-'));
@@ -15,15 +15,13 @@ const forensic = join(dir, 'locks.ndjson');
 
 // The logger's level is the lowest of its targets' (pino's rule for multi-target transports):
 // stdout keeps info and up, the forensic file also gets the debug records (acquired, released).
-const logger = pino(
-  { level: 'debug' },
-  pino.transport({
-    targets: [
-      { target: 'pino/file', options: { destination: 1 }, level: 'info' }, // your usual output (stdout)
-      { target: '@lockscope/pino-transport', options: { destination: forensic }, level: 'debug' }, // lock records only
-    ],
-  }),
-);
+const transport = pino.transport({
+  targets: [
+    { target: 'pino/file', options: { destination: 1 }, level: 'info' }, // your usual output (stdout)
+    { target: '@lockscope/pino-transport', options: { destination: forensic }, level: 'debug' }, // lock records only
+  ],
+});
+const logger = pino({ level: 'debug' }, transport);
 const detach = attachPino(logger); // contended: warn; timeout/abort/error: error; acquire/release: debug
 configure({ contentionThreshold: 200, holdersDeadline: 2000 }); // report waits longer than 200 ms
 
@@ -35,6 +33,6 @@ try {
   await holder.exited;
   detach();
 }
-await new Promise((resolve) => logger.flush(resolve));
+await endTransport(transport); // every line in every target (with targets, flush() is not enough)
 console.log(`\nforensic file (${forensic}), one record per line:\n${readFileSync(forensic, 'utf8')}`);
 rmSync(dir, { recursive: true, force: true });

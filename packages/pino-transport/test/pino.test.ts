@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LockError } from '@lockscope/core';
-import lockscopeTransport, { attachPino } from '@lockscope/pino-transport';
+import lockscopeTransport, { attachPino, endTransport } from '@lockscope/pino-transport';
 import {
   assertValidRecord,
   cleanupTempDirs,
@@ -47,7 +47,8 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
       const c = await produceContention({ outcome: 'timeout', thresholdMs: 80, timeoutMs: 300 });
       expect(c.error).toBeInstanceOf(LockError);
       logger.info({ user: 'x' }, 'an unrelated line');
-      await flush(logger);
+      detach();
+      await endTransport(transport); // with targets, flush() can call back before the lines are in the files
 
       const records = readLines(forensic);
       // acquired/released are debug: disabled at info, so exactly the contended and timeout records.
@@ -304,5 +305,22 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
         expect(e).toMatchObject({ code: 'EINVAL', reason: 'invalid-argument', syscall: 'attachPino' });
       }
     }
+  });
+
+  it('endTransport(): with targets, every line is in every target file when it resolves (logger.flush is not enough)', async () => {
+    const dir = tempDir();
+    const files = [join(dir, 'a.log'), join(dir, 'b.log')];
+    const transport = pino.transport({
+      targets: [
+        { target: 'pino/file', options: { destination: files[0] }, level: 'debug' },
+        { target: '@lockscope/pino-transport', options: { file: files[1], passThrough: true }, level: 'debug' },
+      ],
+    });
+    const logger = pino({ level: 'debug' }, transport);
+    for (let i = 0; i < 1000; i++) logger.debug({ i }, 'line');
+    await endTransport(transport);
+    for (const f of files) expect(readLines(f).map((l) => l.i)).toEqual([...Array(1000).keys()]);
+    await endTransport(transport); // already closed: resolves at once
+    await expect(endTransport({} as never)).rejects.toMatchObject({ code: 'EINVAL', reason: 'invalid-argument', syscall: 'endTransport' });
   });
 });
