@@ -77,8 +77,9 @@ export async function runScenario(): Promise<Scenario> {
   py.p.stdin!.end();
   await py.exited;
   await a.saw('held');
-  // C waits for A, a lockscope holder that publishes a card (label, stack).
-  const c = start(process.execPath, [child, 'pino-lines', pinoLines, lock, '30000', 'follower-C']);
+  // C waits for A, a lockscope holder that publishes a card (label, stack). C's own hold is short but
+  // of no set length (a loaded machine stretches it): it must never count as held too long.
+  const c = start(process.execPath, [child, 'pino-lines', pinoLines, lock, '30000', 'follower-C', '600000']);
   await Promise.all([c.saw('contended'), a.saw('held-too-long')]);
   a.p.stdin!.end();
   await a.exited;
