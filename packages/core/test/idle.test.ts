@@ -34,6 +34,9 @@ const asRootWithSetpriv = linux && process.getuid?.() === 0 && spawnSync('setpri
 const QUIET = 250;
 /** Long enough for waitIdle's probe to have seen a writer that keeps its fd open (a loaded machine: generous). */
 const SEEN = 800;
+// A timeout whose error names the writers: the first look through /proc must have finished by then,
+// which on a loaded machine took longer than 800 ms.
+const NAMING_TIMEOUT = 3000;
 
 /**
  * fds of this process other than inotify instances, its inotify instances, and their watches
@@ -161,12 +164,12 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     const w = await writer();
     await w.send(`open ${f}`);
     await w.send('write 10');
-    const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: 1200 }), 'timeout');
+    const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: NAMING_TIMEOUT }), 'timeout');
     expect(e.code).toBe('ETIMEDOUT');
     expect(e.syscall).toBe('waitIdle');
     expect(e.path).toBe(f);
     // Node's timers run off the loop's cached clock: up to ~1 ms early against performance.now().
-    expect(e.waitedMs).toBeGreaterThanOrEqual(1199);
+    expect(e.waitedMs).toBeGreaterThanOrEqual(NAMING_TIMEOUT - 1);
     expect(e.message).toContain(`pid ${w.pid}`);
     expect((e.holders as Array<{ pid: number }>).map((h) => h.pid)).toContain(w.pid);
   });
@@ -175,7 +178,7 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     const f = file('data');
     const h = await flockCmd(f);
     procs.push(h);
-    const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: 800 }), 'timeout');
+    const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: NAMING_TIMEOUT }), 'timeout');
     const held = e.holders as Array<{ pid: number; role: string; lockKind: string; lockMode: string }>;
     expect(held.map((x) => x.pid)).toEqual(expect.arrayContaining([h.pid, h.sleepPid]));
     expect(held.every((x) => x.role === 'holder' && x.lockKind === 'flock' && x.lockMode === 'exclusive')).toBe(true);
@@ -188,11 +191,22 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     expect(r.writers.find((x) => x.pid === h.sleepPid)).toMatchObject({ access: 'lock', lockKind: 'flock', lockMode: 'exclusive' });
   });
 
+  it('a timeout before the first look through /proc has finished names nobody and says so', async () => {
+    const f = file();
+    const w = await writer();
+    await w.send(`open ${f}`);
+    const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: 1 }), 'timeout');
+    // 1 ms is shorter than any scan of /proc here: nobody known, and no change claimed.
+    expect(e.holders).toEqual([]);
+    expect(e.message).toContain('its writers were not known yet');
+    expect(e.message).not.toContain('changed');
+  });
+
   it('a writer through a shared writable map (no fd, no inotify event) is not idle', async () => {
     const f = file();
     const w = await writer();
     await w.send(`mmap ${f}`);
-    const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: 800 }), 'timeout');
+    const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: NAMING_TIMEOUT }), 'timeout');
     expect((e.holders as Array<{ pid: number }>).map((h) => h.pid)).toContain(w.pid);
   });
 
@@ -308,7 +322,7 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
       writeSync(fd, 'mine');
       const r = await waitIdle(f, { quietMs: 100 });
       expect(r.writers).toEqual([]);
-      const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: 600, self: true }), 'timeout');
+      const e = await expectLockError(waitIdle(f, { quietMs: 100, timeout: NAMING_TIMEOUT, self: true }), 'timeout');
       expect((e.holders as Array<{ pid: number }>).map((h) => h.pid)).toEqual([process.pid]);
     } finally {
       closeSync(fd);

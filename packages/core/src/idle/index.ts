@@ -515,7 +515,10 @@ class IdleWait {
         ? `still written by ${current.map((w) => `pid ${w.pid} (${w.command ?? '?'})`).join(', ')}`
         : this.missingSince !== null
           ? 'the path names no file'
-          : `changed ${Math.round(performance.now() - this.windowStart)} ms ago`;
+          : this.last === null
+            ? // A slow machine can take longer than the timeout for the first look: say so, name nobody.
+              'its writers were not known yet (the first look through /proc had not finished)'
+            : `changed ${Math.round(performance.now() - this.windowStart)} ms ago`;
     const holders = current.map(asHolder);
     this.fail(
       reason === 'timeout'
