@@ -469,7 +469,10 @@ describe('snapshot', () => {
     const c = collect();
     const other = diag.beginWait(join(dir, 'other'), { ...req, label: 'other-waiter' })!;
     const h = diag.onHeld(file, dev, ino, { ...req, mode: 'shared' })!;
-    await sleep(120); // let the event-loop monitor take samples
+    await sleep(120);
+    // The monitor's first sample is its second timer run: on a loaded machine one 120 ms sleep can
+    // end before that. Short sleeps give its timer turns, until it has one.
+    for (let i = 0; i < 250 && diag.takeSnapshot({ stack: null }).eventLoopDelay === null; i++) await sleep(20);
     const self = diag.beginWait(file, req)!;
     const s = diag.takeSnapshot({ stack: self.stack, self });
     diag.busyWait(self);

@@ -183,7 +183,8 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     expect(held.map((x) => x.pid)).toEqual(expect.arrayContaining([h.pid, h.sleepPid]));
     expect(held.every((x) => x.role === 'holder' && x.lockKind === 'flock' && x.lockMode === 'exclusive')).toBe(true);
     const idle = waitIdle(f, { quietMs: 100 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Its first look through /proc must see the holder before it goes (over 300 ms under load).
+    await new Promise((r) => setTimeout(r, NAMING_TIMEOUT));
     const stopAt = Date.now(); // it certainly still held the lock then
     await h.stop();
     const r = await idle;

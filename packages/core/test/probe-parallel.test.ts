@@ -187,9 +187,10 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
     const f0 = fds();
     await probe(target, { threads: 2 }); // a booted warm worker takes the next job at once
     try {
-      setScanWorkerFaultForTest('stall');
       const ac = new AbortController();
-      setTimeout(() => ac.abort(), 50);
+      // Aborted once the worker is deaf, mid-scan with its directory fd open (a timer could fire
+      // before the job reached the worker on a loaded machine, and test nothing).
+      setScanWorkerFaultForTest('stall', () => ac.abort());
       await expect(probe(target, { threads: 2, signal: ac.signal })).rejects.toMatchObject({ reason: 'aborted' });
     } finally {
       setScanWorkerFaultForTest(null);

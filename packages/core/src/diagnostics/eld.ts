@@ -11,8 +11,12 @@ const RESOLUTION_MS = 20;
 const WINDOW_MS = 10_000;
 const WATCHDOG_MS = 5_000;
 
+type Delay = { p50: number; p99: number; max: number; windowMs: number };
+
 let hist: IntervalHistogram | null = null;
 let windowStart = 0;
+/** The window before the current one: what a snapshot reads until the new window has a sample. */
+let previous: Delay | null = null;
 let watchdog: NodeJS.Timeout | null = null;
 
 export function ensureEventLoopMonitor(): void {
@@ -35,6 +39,7 @@ function tick(): void {
       return;
     }
     if (hist !== null && performance.now() - windowStart >= WINDOW_MS) {
+      previous = summary(hist);
       hist.reset();
       windowStart = performance.now();
     }
@@ -48,6 +53,7 @@ export function stopEventLoopMonitor(): void {
   watchdog = null;
   if (hist !== null) hist.disable();
   hist = null;
+  previous = null;
 }
 
 export function eventLoopMonitorRunning(): boolean {
@@ -61,13 +67,21 @@ export function eventLoopMonitorRunning(): boolean {
  */
 const delayMs = (ns: number): number => Math.max(0, Math.round(ns / 1e3 - RESOLUTION_MS * 1e3) / 1e3);
 
-/** The loop's delay (ms): p50/p99/max over the current window; null when off or without samples. */
-export function readEventLoopDelay(): { p50: number; p99: number; max: number; windowMs: number } | null {
-  if (hist === null || hist.count === 0) return null;
+function summary(h: IntervalHistogram): Delay | null {
+  if (h.count === 0) return null;
   return {
-    p50: delayMs(hist.percentile(50)),
-    p99: delayMs(hist.percentile(99)),
-    max: delayMs(hist.max),
+    p50: delayMs(h.percentile(50)),
+    p99: delayMs(h.percentile(99)),
+    max: delayMs(h.max),
     windowMs: Math.round(performance.now() - windowStart),
   };
+}
+
+/**
+ * The loop's delay (ms): p50/p99/max over the current window, or the previous one in the first
+ * samples' time after a reset (it said null then); null when off or before the first sample.
+ */
+export function readEventLoopDelay(): Delay | null {
+  if (hist === null) return null;
+  return summary(hist) ?? previous;
 }

@@ -17,6 +17,8 @@ export const CTL_HEAD = 5;
 
 /** The worker's first message: its modules (and koffi) are loaded. */
 export const WORKER_READY = 'ready';
+/** Tests ('stall' fault): the worker holds its directory fd open and ignores the stop flag from now on. */
+export const WORKER_STALLED = 'stalled';
 
 export interface ScanJob {
   id: number;

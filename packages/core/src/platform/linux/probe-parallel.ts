@@ -19,6 +19,7 @@ import {
   CTL_STATE,
   CTL_STOP,
   WORKER_READY,
+  WORKER_STALLED,
   type ScanBatch,
   type ScanJob,
 } from './probe-parallel-protocol.js';
@@ -83,6 +84,7 @@ let warm: Slot | null = null;
 const retiring = new Set<Promise<void>>();
 let nextId = 1;
 let fault: 'throw' | 'stall' | 'boot' | null = null;
+let onStalled: (() => void) | null = null;
 
 function spawnSlot(): Slot {
   const file = fault === 'boot' ? './probe-scan-worker-missing.js' : './probe-scan-worker.js';
@@ -110,8 +112,9 @@ function spawnSlot(): Slot {
     if (warm === slot) warm = null;
     slot.job?.finish(true);
   };
-  worker.on('message', (b: ScanBatch | typeof WORKER_READY) => {
+  worker.on('message', (b: ScanBatch | typeof WORKER_READY | typeof WORKER_STALLED) => {
     if (b === WORKER_READY) return boot();
+    if (b === WORKER_STALLED) return onStalled?.();
     const job = slot.job;
     if (job === null || b.id !== job.id) return;
     job.onBatch(b);
@@ -205,9 +208,13 @@ export function scanWorkerAlive(): boolean {
   return warm !== null && !warm.dead;
 }
 
-/** Tests: make the next workers fail at boot ('boot'), after a few pids ('throw'), or ignore a stop ('stall'). */
-export function setScanWorkerFaultForTest(f: 'throw' | 'stall' | 'boot' | null): void {
+/**
+ * Tests: make the next workers fail at boot ('boot'), after a few pids ('throw'), or ignore a stop
+ * ('stall': the main thread leaves every pid to the worker, and `stalled` is called once it is deaf).
+ */
+export function setScanWorkerFaultForTest(f: 'throw' | 'stall' | 'boot' | null, stalled?: () => void): void {
   fault = f;
+  onStalled = stalled ?? null;
 }
 
 /**
@@ -269,7 +276,8 @@ export async function scanAllParallel<T>(
   let clean = false;
   try {
     slot.worker.postMessage(job);
-    for (;;) {
+    // The 'stall' fault leaves every pid to the worker, so that the worker is the one stopped.
+    while (job.fault !== 'stall') {
       if (s.expired()) return false;
       const i = Atomics.add(ctl, CTL_NEXT, 1);
       if (i >= pids.length) break;
@@ -279,7 +287,7 @@ export async function scanAllParallel<T>(
       await s.slice(path);
     }
     // A worker still booting gets nothing left to do: no waiting for it.
-    if (Atomics.compareExchange(ctl, CTL_STATE, 0, 2) === 0) finish(false);
+    if (job.fault !== 'stall' && Atomics.compareExchange(ctl, CTL_STATE, 0, 2) === 0) finish(false);
     // Otherwise it is finishing the pid it took last.
     if (!(await s.idle(waitEnd(end, s, path)))) return false;
     if (failed) {

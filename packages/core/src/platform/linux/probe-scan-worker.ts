@@ -15,6 +15,7 @@ import {
   CTL_STATE,
   CTL_STOP,
   WORKER_READY,
+  WORKER_STALLED,
   type ScanBatch,
   type ScanJob,
 } from './probe-parallel-protocol.js';
@@ -77,6 +78,7 @@ function stall(ctl: Int32Array, spec: ScanSpec): never {
   setDentsBufferSizeForTest(280); // about 10 entries per batch: this process has more fds
   ctl[CTL_FD_PID] = process.pid;
   startFdScan(process.pid, spec, 0);
+  parentPort!.postMessage(WORKER_STALLED);
   for (;;) Atomics.load(ctl, CTL_STOP);
 }
 
