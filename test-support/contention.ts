@@ -15,6 +15,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { CHANNELS, lock, waitIdle, type IdleResult } from '@lockscope/core';
 import { buildRecord, type RecordHolder } from '@lockscope/core/record';
 import { blockLoopRepeatedly } from './event-loop.js';
@@ -63,11 +64,13 @@ export function tempDir(prefix = 'lockscope-adapter-'): string {
   return d;
 }
 
-/** afterAll: kills holders a failed test left behind and removes the temp dirs. */
+/** Kills holders a failed test left behind and removes the temp dirs (idempotent). */
 export async function cleanupTempDirs(): Promise<void> {
   await Promise.all([...holders].map((h) => h.stop()));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
+// Every test file that imports this module (vitest evaluates it once per file) cleans up after itself.
+afterAll(cleanupTempDirs);
 
 /** Starts `flock -x path sleep 600` (own process group) and resolves once it holds the lock. */
 export async function startFlockHolder(path: string): Promise<FlockHolder> {

@@ -15,7 +15,7 @@ export interface Holder {
   /** The same process as `proc`. */
   child: ChildProcess;
   pid: number;
-  /** Resolves when the holder printed `word` (e.g. 'ready' once it holds the lock). */
+  /** Resolves when the holder printed a line `word` or `word N` (e.g. 'ready' once it holds the lock). */
   waitFor(word: string, timeoutMs?: number): Promise<number>;
   /** Ask a python holder to release (it prints 'released'); flock(1) holders are killed. */
   release(): void;
@@ -23,6 +23,22 @@ export interface Holder {
   /** SIGKILLs it (its whole group when it has one) and resolves once it exited. */
   stop(): Promise<void>;
   exited: Promise<number | null>;
+  /** The number it printed on a line `word N` (its last such line), if any. */
+  said(word: string): number | undefined;
+}
+
+export interface SpawnOpts {
+  /** Run as this uid/gid (requires root): setpriv --reuid --regid --clear-groups. */
+  uid?: number;
+  gid?: number;
+  /** Resolve once the process says 'waiting' (blocked lock) instead of 'ready'. */
+  waiting?: boolean;
+}
+
+/** The command line that runs `cmd` as `o.uid`/`o.gid` (setpriv: requires root), or `cmd` itself. */
+export function asUser(cmd: string, args: string[], o: SpawnOpts): [string, string[]] {
+  if (o.uid === undefined) return [cmd, args];
+  return ['setpriv', [`--reuid=${o.uid}`, `--regid=${o.gid ?? o.uid}`, '--clear-groups', cmd, ...args]];
 }
 
 /** A Holder around a spawned process; `group`: it leads its own process group (spawned detached). */
@@ -38,11 +54,17 @@ export function wrapHolder(proc: ChildProcess, group = false): Holder {
   proc.stderr?.setEncoding('utf8');
   proc.stderr?.on('data', (d: string) => (err += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const said = (word: string): number | undefined => {
+    const m = [...out.matchAll(new RegExp(`^${word} (\\d+)$`, 'gm'))].at(-1);
+    return m === undefined ? undefined : Number(m[1]);
+  };
+  const printed = (word: string): boolean => said(word) !== undefined || out.split('\n').includes(word);
   const holder: Holder = {
     proc,
     child: proc,
     pid: proc.pid!,
     exited,
+    said,
     waitFor(word, timeoutMs = 10_000) {
       const t0 = performance.now();
       return new Promise((resolve, reject) => {
@@ -51,13 +73,13 @@ export function wrapHolder(proc: ChildProcess, group = false): Holder {
           timeoutMs,
         );
         const check = () => {
-          if (out.split('\n').includes(word)) {
+          if (printed(word)) {
             clearTimeout(timer);
             resolve(performance.now() - t0);
           } else waiters.push(check);
         };
         proc.on('exit', () => {
-          if (!out.split('\n').includes(word)) {
+          if (!printed(word)) {
             clearTimeout(timer);
             reject(new Error(`holder exited before '${word}'; stdout=${out} stderr=${err}`));
           }
@@ -110,15 +132,22 @@ export function pythonTry(
 }
 
 /**
- * flock(1) holding the file while `sleep` runs (prints 'ready' once it holds it). `-o`: only
- * flock(1) itself keeps the locked description, so the lock is free once `exited` resolves (the
- * command, a child that would share it, can outlive flock(1) for a moment when the group is killed).
- * `withCommand`: no `-o`, the command shares the lock, as `flock -x FILE CMD` does by default
- * (two processes in the lock table, the holder the instrumentation tests look at).
+ * flock(1) holding the file while `sleep` runs (prints `ready N` once it holds it, N the
+ * command's pid). `-o`: only flock(1) itself keeps the locked description, so the lock is free
+ * once `exited` resolves (the command, a child that would share it, can outlive flock(1) for a
+ * moment when the group is killed). `withCommand`: no `-o`, the command shares the lock, as
+ * `flock -x FILE CMD` does by default (two processes in the lock table). `uid`/`gid`: as that user.
+ * `scriptArgs`: more words on the command line (`sh -c SCRIPT ...scriptArgs`).
  */
-export function flockHolder(path: string, share: 'ex' | 'sh' = 'ex', seconds = 30, o: { withCommand?: boolean } = {}): Holder {
-  const args = [...(o.withCommand ? [] : ['-o']), share === 'sh' ? '-s' : '-x', path, 'sh', '-c', `echo ready; exec sleep ${seconds}`];
-  return wrapHolder(spawn('flock', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true }), true);
+export function flockHolder(
+  path: string,
+  share: 'ex' | 'sh' = 'ex',
+  seconds = 30,
+  o: { withCommand?: boolean; uid?: number | undefined; gid?: number | undefined; scriptArgs?: string[] } = {},
+): Holder {
+  const script = ['sh', '-c', `echo ready $$; exec sleep ${seconds}`, ...(o.scriptArgs ?? [])];
+  const [cmd, args] = asUser('flock', [...(o.withCommand ? [] : ['-o']), share === 'sh' ? '-s' : '-x', path, ...script], o);
+  return wrapHolder(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true }), true);
 }
 
 /** One non-blocking flock(1) attempt: 'locked' or 'busy'. */

@@ -1,7 +1,7 @@
 /** Record-schema checks shared by every package's tests: core's shipped JSON Schema (draft 2020-12). */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { LockscopeRecord } from '@lockscope/core/record';
+import type { LockscopeRecord, RecordHolder } from '@lockscope/core/record';
 
 // ajv is a test dependency of the packages (not of the repository root): resolve it from core's.
 const require_ = createRequire(new URL('../packages/core/package.json', import.meta.url));
@@ -37,4 +37,22 @@ export function isValidRecord(r: unknown): boolean {
 /** Where `record` breaks schema v1 (JSON pointers of the failing instances), [] when it is valid. */
 export function schemaErrors(record: unknown): string[] {
   return validate(record) ? [] : [...new Set((validator!.errors ?? []).map((e) => e.instancePath))];
+}
+
+/** A holder as the probe reports one: root's flock(1) holding an exclusive flock; `o` overrides fields. */
+export function holderRecord(o: Partial<RecordHolder> = {}): RecordHolder {
+  return {
+    pid: 4242,
+    startTime: null,
+    command: 'flock',
+    argv: ['flock', '-x', '/srv/x.lock', 'sleep', '600'],
+    uid: 0,
+    user: 'root',
+    lockKind: 'flock',
+    lockMode: 'exclusive',
+    role: 'holder',
+    fd: 3,
+    range: null,
+    ...o,
+  };
 }

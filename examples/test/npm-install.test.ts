@@ -12,7 +12,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error plain .mjs helper shared with scripts/check-packages.mjs
 import { packAll, root } from '../../scripts/pack.mjs';
-import { flockHolder, type Holder } from '../../packages/core/test/helpers/lock-procs.js';
+import { flockHolder, type Holder } from '../../test-support/holders.js';
 
 const APP = join(import.meta.dirname, 'npm-app');
 const work = mkdtempSync(join(tmpdir(), 'lockscope-npm-'));

@@ -1,45 +1,22 @@
 import { spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CHANNELS, configure, probeHolderResolver, resetConfig } from '@lockscope/core';
+import { describe, expect, it } from 'vitest';
+import { CHANNELS, configure, probeHolderResolver } from '@lockscope/core';
 import type { LockscopeRecord } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
-import { assertValidRecord, flockHolder, pythonFlockHolder, sleep, spawnHolder, type Holder } from './diag-support.js';
-import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
+import { assertValidRecord, diagScratch, flockHolder, pythonFlockHolder, sleep, spawnHolder, type Holder } from './diag-support.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lockscope-cards-'));
-const cardDir = join(dir, 'cards');
+const { dir, cardDir, keep } = diagScratch('lockscope-cards-', () => diag.setHolderResolver(null));
 const file = join(dir, 'shared.lock');
 writeFileSync(file, '');
 const { dev, ino } = statSync(file);
 const req = { kind: 'flock', mode: 'exclusive' } as const;
 const diagIndex = fileURLToPath(new URL('../dist/diagnostics/index.js', import.meta.url));
 const koffiPath = createRequire(import.meta.url).resolve('koffi');
-
-const holders: Holder[] = [];
-afterEach(async () => {
-  for (const h of holders.splice(0)) await h.stop();
-  resetConfig();
-  configure({ holdersDeadline: TEST_HOLDERS_DEADLINE });
-  diag.setHolderResolver(null);
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A lockscope holder in a child Node process: a real flock via koffi, then onHeld() writes its card. */
 function lockscopeHolder(label: string): Promise<Holder> {
@@ -92,7 +69,7 @@ async function contendedWait(): Promise<LockscopeRecord> {
 describe('holder cards across processes', () => {
   it('a waiter learns the stack, start and label of a lockscope holder in another process', async () => {
     const h = await lockscopeHolder('nightly-export #42');
-    holders.push(h);
+    keep(h);
     const cards = readdirSync(cardDir);
     expect(cards.filter((n) => n.startsWith(`${dev}-${ino}-${h.pid}-`))).toHaveLength(1);
     expect(statSync(cardDir).mode & 0o777).toBe(0o700);
@@ -117,7 +94,7 @@ describe('holder cards across processes', () => {
 
     // The next holder is a plain python process; forge a card that claims its PID with another start time.
     const py = await pythonFlockHolder(file);
-    holders.push(py);
+    keep(py);
     const forged = join(cardDir, `${dev}-${ino}-${py.pid}-1-1.card`);
     writeFileSync(forged, JSON.stringify({ v: 1, pid: py.pid, startTicks: '1', acquiredAt: 1, label: 'forged', stack: null }), {
       mode: 0o600,
@@ -134,7 +111,7 @@ describe('holder cards across processes', () => {
 
   it('a flock(1) holder (not lockscope) is reported without a card', async () => {
     const f = await flockHolder(file);
-    holders.push(f);
+    keep(f);
     configure({ contentionThreshold: 20, cardDir });
     diag.setHolderResolver(probeHolderResolver);
     const r = await contendedWait();

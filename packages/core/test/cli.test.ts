@@ -1,10 +1,11 @@
 /** The `lockscope` bin, run as a child process the way users run it. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFile, pyHolder, tmpDir, type Proc } from './helpers/probe-procs.js';
+import { flockHolder, type Holder } from '../../../test-support/holders.js';
 
 const coreEntry = createRequire(import.meta.url).resolve('@lockscope/core');
 const pkgDir = join(dirname(coreEntry), '..');
@@ -121,13 +122,8 @@ describe.skipIf(!linux)('lockscope holders / locks', () => {
 
   it('redacts command lines unless --no-redact', async () => {
     const f = makeFile(dir, 'secret');
-    const { spawn } = await import('node:child_process');
-    const child = spawn('flock', ['-x', f, 'sh', '-c', 'echo ready $$; exec sleep 300', '--password', 'hunter2'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const sleeper = await new Promise<number>((res) =>
-      child.stdout.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(d.toString())![1]))),
-    );
+    const child = flockHolder(f, 'ex', 300, { withCommand: true, scriptArgs: ['--password', 'hunter2'] });
+    await child.waitFor('ready');
     try {
       const red = JSON.parse(run('holders', f, '--json', '--depth', 'holders').stdout);
       const argv = red.locks[0].holders.find((x: { pid: number }) => x.pid === child.pid).argv;
@@ -136,10 +132,7 @@ describe.skipIf(!linux)('lockscope holders / locks', () => {
       const raw = JSON.parse(run('holders', f, '--json', '--depth', 'holders', '--no-redact').stdout);
       expect(raw.locks[0].holders.find((x: { pid: number }) => x.pid === child.pid).argv.slice(-1)).toEqual(['hunter2']);
     } finally {
-      const done = new Promise((r) => child.once('exit', r));
-      process.kill(sleeper, 'SIGKILL');
-      child.kill('SIGKILL');
-      await done;
+      await child.stop();
     }
   });
 });
@@ -147,25 +140,17 @@ describe.skipIf(!linux)('lockscope holders / locks', () => {
 describe.skipIf(!linux)('lockscope locks / holders with lslocks options', () => {
   let dir: string;
   let file: string;
-  let child: ChildProcess;
-  let sleeper: number;
+  let child: Holder;
   const longArg = `a long argument with spaces ${'x'.repeat(160)}`;
   beforeAll(async () => {
     dir = tmpDir('lockscope-cli-lslocks-');
     file = makeFile(dir, 'wide.lock');
     // flock(1) holds it and runs sh, whose command line is long and has an argument with spaces.
-    child = spawn('flock', ['-x', file, 'sh', '-c', 'echo ready $$; exec sleep 300', 'sh', longArg], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    sleeper = await new Promise<number>((res) =>
-      child.stdout!.once('data', (d: Buffer) => res(Number(/ready (\d+)/.exec(d.toString())![1]))),
-    );
+    child = flockHolder(file, 'ex', 300, { withCommand: true, scriptArgs: ['sh', longArg] });
+    await child.waitFor('ready');
   });
   afterAll(async () => {
-    const done = new Promise((r) => child.once('exit', r));
-    process.kill(sleeper, 'SIGKILL');
-    child.kill('SIGKILL');
-    await done;
+    await child.stop();
     rmSync(dir, { recursive: true, force: true });
   });
   const env = (cols?: number) => ({ ...process.env, COLUMNS: cols === undefined ? '' : String(cols) });

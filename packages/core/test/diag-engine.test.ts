@@ -3,11 +3,11 @@
 // is validated against the shipped JSON Schema.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { constants as osConstants, tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { CHANNELS, configure, LockError, lock, lockStats, probe, resetConfig, tryLock, withLock, type LockHandle } from '@lockscope/core';
+import { describe, expect, it } from 'vitest';
+import { CHANNELS, configure, LockError, lock, lockStats, probe, tryLock, withLock, type LockHandle } from '@lockscope/core';
 import type { AcquireContext, LockscopeRecord, ProbeContext } from '@lockscope/core/record';
 import * as diag from '../dist/diagnostics/index.js';
 import {
@@ -17,15 +17,14 @@ import {
   sleep,
   spawnHolder,
   ownTimers,
-  type Holder,
   countPublishes,
+  everyChannel,
+  diagScratch,
 } from './diag-support.js';
 import { CORE_DIST, flockTry } from './helpers/lock-procs.js';
 import { pyHolder } from './helpers/probe-procs.js';
-import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lockscope-diag-engine-'));
-const cardDir = join(dir, 'cards');
+const { dir, cardDir, keep } = diagScratch('lockscope-diag-engine-', () => diag.stopEventLoopMonitor());
 let n = 0;
 const newFile = (name: string) => {
   const p = join(dir, `${name}-${++n}.lock`);
@@ -33,19 +32,8 @@ const newFile = (name: string) => {
   return p;
 };
 
-const holders: Holder[] = [];
-afterEach(async () => {
-  for (const h of holders.splice(0)) await h.stop();
-  resetConfig();
-  configure({ holdersDeadline: TEST_HOLDERS_DEADLINE });
-  diag.stopEventLoopMonitor();
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function hold(p: Promise<Holder>): Promise<Holder> {
-  const h = await p;
-  holders.push(h);
-  return h;
+async function hold<T extends { stop(): Promise<void> }>(p: Promise<T>): Promise<T> {
+  return keep(await p);
 }
 
 /** Subscribes to every lockscope channel; records are schema-checked as they arrive. */
@@ -302,7 +290,7 @@ describe('foreign holders through the real engine and probe', () => {
     async () => {
       const f = newFile('report');
       // 4 s, not "until stopped": without the fix getReport() blocks this whole worker until it ends.
-      const fl = await hold(spawnHolder('flock', ['-x', f, 'sh', '-c', 'echo ready; exec sleep 4']));
+      const fl = await hold(flockHolder(f, 4));
       // A started, idle waiter thread: the next wait is in flock() at once, before the snapshot.
       await rejection(lock(f, { timeout: 100 }));
       while (lockStats().busyWaiterThreads > 0) await sleep(10);
@@ -479,18 +467,7 @@ describe('nobody listening (real engine)', () => {
     const g = newFile('quiet');
     const py = await hold(pythonFlockHolder(g));
     configure({ contentionThreshold: 0, holdWarning: 1, holdWarningInterval: 1, cardDelay: 0, cardDir });
-    const channels = [
-      diag.contendedChannel,
-      diag.releasedChannel,
-      diag.heldTooLongChannel,
-      diag.leakedChannel,
-      diag.acquireChannel.start,
-      diag.acquireChannel.end,
-      diag.acquireChannel.asyncStart,
-      diag.acquireChannel.asyncEnd,
-      diag.acquireChannel.error,
-    ];
-    const { published, restore } = countPublishes(channels);
+    const { published, restore } = countPublishes(everyChannel());
     const cardsBefore = existsSync(cardDir) ? readdirSync(cardDir).length : 0;
     const timers = ownTimers();
     try {

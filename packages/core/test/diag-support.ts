@@ -5,11 +5,17 @@
  * each through /proc/PID/fdinfo `lock:` lines on an fd of the same (dev, ino).
  */
 import { createHook } from 'node:async_hooks';
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lock, LockError } from '@lockscope/core';
+import { afterAll, afterEach } from 'vitest';
+import { configure, lock, LockError, resetConfig } from '@lockscope/core';
+// Engine-facing hooks are internal (not in the package's exports): the built module by path.
+import * as diag from '../dist/diagnostics/index.js';
 import { subscribeRecords, type LockscopeRecord, type RecordHolder } from '@lockscope/core/record';
 import { assertValidRecord } from '../../../test-support/records.js';
+import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
 import { flockHolder as sharedFlockHolder, spawnHolder, type Holder } from '../../../test-support/holders.js';
 
 export { spawnHolder, type Holder } from '../../../test-support/holders.js';
@@ -87,8 +93,8 @@ export function pythonFlockHolder(file: string): Promise<Holder> {
 }
 
 /** flock(1) holding an exclusive lock on `file` while `sleep` runs, the lock shared with `sleep`. */
-export async function flockHolder(file: string): Promise<Holder> {
-  const holder = sharedFlockHolder(file, 'ex', 600, { withCommand: true });
+export async function flockHolder(file: string, seconds = 600): Promise<Holder> {
+  const holder = sharedFlockHolder(file, 'ex', seconds, { withCommand: true });
   await holder.waitFor('ready', 20_000);
   return holder;
 }
@@ -132,6 +138,18 @@ export function ownTimers(): { created(area?: string): string[]; live(area?: str
 export { sleep } from '../../../test-support/sleep.js';
 
 type Publisher = { name: string | symbol; publish: (message: unknown) => void };
+
+/** Every channel lockscope publishes on (records and both tracing channels): what "nothing published" counts. */
+export function everyChannel(): Publisher[] {
+  const tracing = [diag.acquireChannel, diag.probeChannel];
+  return [
+    diag.contendedChannel,
+    diag.releasedChannel,
+    diag.heldTooLongChannel,
+    diag.leakedChannel,
+    ...tracing.flatMap((t) => [t.start, t.end, t.asyncStart, t.asyncEnd, t.error]),
+  ];
+}
 
 /**
  * Counts every publish on `channels` (names pushed to `published`) by shadowing each channel's
@@ -178,4 +196,25 @@ export async function contendedRecord(file: string, o: { contentionThreshold: nu
   if (c === undefined) throw new Error(`no contended record among ${seen.map((r) => r.event).join(', ')}`);
   assertValidRecord(c);
   return c;
+}
+
+/**
+ * The scratch an instrumentation test file shares: a temp dir (removed after all tests), its
+ * `cards` dir, and after each test the processes it kept stopped, the configuration reset (with
+ * the suite's holders deadline), then `after()`, the file's own reset.
+ */
+export function diagScratch(
+  prefix: string,
+  after: () => void,
+): { dir: string; cardDir: string; keep: <T extends { stop(): Promise<void> }>(h: T) => T } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const kept: Array<{ stop(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const h of kept.splice(0)) await h.stop();
+    resetConfig();
+    configure({ holdersDeadline: TEST_HOLDERS_DEADLINE });
+    after();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return { dir, cardDir: join(dir, 'cards'), keep: (h) => (kept.push(h), h) };
 }

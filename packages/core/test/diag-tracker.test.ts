@@ -16,6 +16,7 @@ import {
   ownTimers,
   type Holder,
   countPublishes,
+  everyChannel,
 } from './diag-support.js';
 import { blockLoopRepeatedly, sampleLoopLag } from '../../../test-support/event-loop.js';
 import { TEST_HOLDERS_DEADLINE } from '../../../test-support/vitest-setup.js';
@@ -51,32 +52,33 @@ function countingProbe() {
   return { resolver, calls };
 }
 
-function timeoutErr(waitedMs: number): LockError {
+/** The LockError a wait on `file` ends with after `waitedMs`, as the engine makes it. */
+function waitErr(reason: 'timeout' | 'aborted', waitedMs: number): LockError {
+  const timeout = reason === 'timeout';
   return new LockError({
-    code: 'ETIMEDOUT',
-    errno: 110,
+    code: timeout ? 'ETIMEDOUT' : 'ABORT_ERR',
+    errno: timeout ? 110 : 125,
     syscall: 'flock',
     path: file,
     kind: 'flock',
-    reason: 'timeout',
-    message: `ETIMEDOUT: timed out after ${waitedMs} ms`,
+    reason,
+    message: timeout ? `ETIMEDOUT: timed out after ${waitedMs} ms` : 'aborted',
     waitedMs,
   });
 }
-function abortErr(waitedMs: number): LockError {
-  return new LockError({
-    code: 'ABORT_ERR',
-    errno: 125,
-    syscall: 'flock',
-    path: file,
-    kind: 'flock',
-    reason: 'aborted',
-    message: 'aborted',
-    waitedMs,
+const timeoutErr = (waitedMs: number): LockError => waitErr('timeout', waitedMs);
+const abortErr = (waitedMs: number): LockError => waitErr('aborted', waitedMs);
+
+/** Collects records from every lockscope channel; returns an unsubscribe function. */
+/** A traced lock call blocked on the held file for `ms`, then ending as `end` does (its value, or its throw). */
+function blockedWait<T>(ms: number, end: () => T, extra: { timeout?: number } = {}): Promise<T> {
+  return diag.traceLock(file, { ...req, ...extra }, undefined, async (w) => {
+    w!.blocked(dev, ino);
+    await sleep(ms);
+    return end();
   });
 }
 
-/** Collects records from every lockscope channel; returns an unsubscribe function. */
 function collect() {
   const contended: LockscopeRecord[] = [];
   const terminal: LockscopeRecord[] = [];
@@ -118,19 +120,7 @@ function collect() {
 
 describe('no subscribers: no cost', () => {
   it('publishes nothing, tracks nothing, arms no timer and starts no monitor', async () => {
-    const channels = [
-      diag.contendedChannel,
-      diag.releasedChannel,
-      diag.heldTooLongChannel,
-      diag.leakedChannel,
-      diag.acquireChannel.start,
-      diag.acquireChannel.end,
-      diag.acquireChannel.asyncEnd,
-      diag.acquireChannel.error,
-      diag.probeChannel.start,
-      diag.probeChannel.asyncEnd,
-    ];
-    const { published, restore } = countPublishes(channels);
+    const { published, restore } = countPublishes(everyChannel());
     const timers = ownTimers();
     try {
       configure({ contentionThreshold: 0, holdWarning: 1, holdWarningInterval: 1, cardDelay: 0 });
@@ -293,13 +283,13 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     diag.setHolderResolver(probeHolderResolver);
     configure({ contentionThreshold: 60_000 });
     const c = collect();
-    const err = await diag
-      .traceLock(file, { ...req, timeout: 1000 }, undefined, async (w) => {
-        w!.blocked(dev, ino);
-        await sleep(1000);
+    const err = await blockedWait(
+      1000,
+      () => {
         throw timeoutErr(1000);
-      })
-      .catch((e: LockError) => e);
+      },
+      { timeout: 1000 },
+    ).catch((e: LockError) => e);
     c.stop();
     expect(c.contended).toHaveLength(1);
     expect(c.contended[0]!.waitedMs).toBeGreaterThanOrEqual(495); // libuv timers are ms-granular
@@ -313,13 +303,9 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     diag.setHolderResolver(resolver);
     configure({ contentionThreshold: 60_000 });
     const c = collect();
-    const err = await diag
-      .traceLock(file, req, undefined, async (w) => {
-        w!.blocked(dev, ino);
-        await sleep(20);
-        throw abortErr(20);
-      })
-      .catch((e: LockError) => e);
+    const err = await blockedWait(20, () => {
+      throw abortErr(20);
+    }).catch((e: LockError) => e);
     c.stop();
     expect(c.contended).toHaveLength(0);
     expect(calls).toHaveLength(1);
@@ -335,20 +321,12 @@ describe('waits with subscribers (real python fcntl.flock holder)', () => {
     const c = collect();
     diag.setHolderResolver(() => new Promise(() => {}));
     const t0 = performance.now();
-    await diag.traceLock(file, req, undefined, async (w) => {
-      w!.blocked(dev, ino);
-      await sleep(20);
-      return 1;
-    });
+    await blockedWait(20, () => 1);
     expect(performance.now() - t0).toBeLessThan(2_000);
     diag.setHolderResolver(async () => {
       throw new Error('probe broke');
     });
-    await diag.traceLock(file, req, undefined, async (w) => {
-      w!.blocked(dev, ino);
-      await sleep(40);
-      return 1;
-    });
+    await blockedWait(40, () => 1);
     c.stop();
     expect(c.contended).toHaveLength(2);
     expect(c.contended.map((r) => r.holdersComplete)).toEqual([false, false]);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { buildRecord, LockError, recordError, RECORD_SCHEMA_VERSION } from '@lockscope/core';
 import { terminalEventFor } from '@lockscope/core/record';
 import { assertValidRecord, isValidRecord, schemaPath } from './diag-support.js';
+import { holderRecord } from '../../../test-support/records.js';
 
 describe('record schema v1', () => {
   it('is shipped in the package export map and versioned', () => {
@@ -32,20 +33,13 @@ describe('record schema v1', () => {
       error: recordError(err),
       holdersComplete: true,
       holders: [
-        {
+        holderRecord({
           pid: 77,
           startTime: 1.7e12,
           command: 'python3',
           argv: ['python3', '--token', '[redacted]'],
-          uid: 0,
-          user: 'root',
-          lockKind: 'flock',
-          lockMode: 'exclusive',
-          role: 'holder',
-          fd: 3,
-          range: null,
           card: { label: 'x', acquiredAt: 1, stack: 'at f (/a.js:1:1)' },
-        },
+        }),
       ],
     });
     assertValidRecord(r);

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRecord, type LockscopeRecord } from '../dist/index.js';
+import { buildRecord, type LockscopeRecord, type RecordHolder } from '../dist/index.js';
+import { holderRecord } from '../../../test-support/records.js';
 
 const bin = join(dirname(createRequire(import.meta.url).resolve('@lockscope/core/package.json')), 'dist', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'lockscope-report-unit-'));
@@ -46,20 +47,8 @@ const hold = (who: Who, id: number, from: number, ms: number, extra: Partial<Loc
   JSON.stringify(rec('acquired', who, from, { waitId: id, holdId: id, waitedMs: 0.1, ...extra })),
   JSON.stringify(rec('released', who, from + ms, { holdId: id, heldMs: ms, ...extra })),
 ];
-const holderOf = (pid: number, startTime: number | null, extra: object = {}) => ({
-  pid,
-  startTime,
-  command: 'flock',
-  argv: ['flock', '-x', '/srv/a.lock', 'sleep', '600'],
-  uid: 0,
-  user: 'root',
-  lockKind: 'flock',
-  lockMode: 'exclusive',
-  role: 'holder',
-  fd: 3,
-  range: null,
-  ...extra,
-});
+const holderOf = (pid: number, startTime: number | null, extra: Partial<RecordHolder> = {}) =>
+  holderRecord({ pid, startTime, argv: ['flock', '-x', '/srv/a.lock', 'sleep', '600'], ...extra });
 const wait = (who: Who, id: number, from: number, ms: number, holders: object[], outcome: 'acquired' | 'timeout' = 'acquired') => [
   JSON.stringify(rec('contended', who, from + 100, { waitId: id, waitedMs: 100, holders: holders as never, holdersComplete: true })),
   JSON.stringify(

@@ -28,18 +28,26 @@ function record(
 
 describe('RM_PROCESS_INFO decoding (hand-built buffers; the same decoder runs against a fake rstrtmgr.dll under Wine)', () => {
   it('is 668 bytes with the documented field offsets', () => {
-    expect(RM_PROCESS_INFO).toEqual({
-      size: 668,
-      pid: 0,
-      startLow: 4,
-      startHigh: 8,
-      appName: 12,
-      serviceName: 524,
-      appType: 652,
-      appStatus: 656,
-      tsSessionId: 660,
-      restartable: 664,
-    });
+    // The header's fields in order with their sizes (all 4-byte aligned): offsets are the running sum.
+    const fields = [
+      ['pid', 4], // DWORD dwProcessId
+      ['startLow', 4], // FILETIME ProcessStartTime
+      ['startHigh', 4],
+      ['appName', 2 * 256], // WCHAR strAppName[CCH_RM_MAX_APP_NAME + 1]
+      ['serviceName', 2 * 64], // WCHAR strServiceShortName[CCH_RM_MAX_SVC_NAME + 1]
+      ['appType', 4], // RM_APP_TYPE
+      ['appStatus', 4], // ULONG
+      ['tsSessionId', 4], // DWORD
+      ['restartable', 4], // BOOL
+    ] as const;
+    let size = 0;
+    const layout: Record<string, number> = {};
+    for (const [name, bytes] of fields) {
+      layout[name] = size;
+      size += bytes;
+    }
+    expect(RM_PROCESS_INFO).toEqual({ size: 668, ...layout });
+    expect(size).toBe(668);
   });
 
   it('decodes PID, FILETIME start, names, type, status, session and restartable', () => {

@@ -8,15 +8,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { HolderCache, errnoNumber, holdersFor, lockErrorFromErrno } from '@lockscope/core';
 import { LockscopeHoldersSpanProcessor } from '@lockscope/otel';
-import { runningExecutable } from '../../core/test/helpers/probe-procs.js';
+import { runningExecutable } from '../../../test-support/processes.js';
 import { OTEL_LINE, tracing } from './support/tracing.js';
-import { cleanupTempDirs, startFlockHolder, tempDir } from '../../../test-support/contention.js';
+import { startFlockHolder, tempDir } from '../../../test-support/contention.js';
 
-afterAll(cleanupTempDirs);
 const FIXTURE = fileURLToPath(new URL('./fixtures/fs-spans.cjs', import.meta.url));
 
 describe('LockscopeHoldersSpanProcessor', () => {

@@ -1,14 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { LockscopeInstrumentation } from '@lockscope/otel';
-import { cleanupTempDirs, produceContention } from '../../../test-support/contention.js';
-
-afterAll(cleanupTempDirs);
+import { produceContention } from '../../../test-support/contention.js';
 
 type AnyValue = {
   stringValue?: string;

@@ -1,12 +1,5 @@
 import { invalidArgument } from '@lockscope/core';
-import {
-  DEFAULT_RECORD_LEVELS,
-  RECORD_SCHEMA_VERSION,
-  attachLogger,
-  describeRecord,
-  resolveRecordLevels,
-  type RecordEvent,
-} from '@lockscope/core/record';
+import { DEFAULT_RECORD_LEVELS, RECORD_SCHEMA_VERSION, attachLogger, loggerOptions, type LoggerOptions } from '@lockscope/core/record';
 
 /** The part of a pino logger attachPino uses (pino 10's `Logger` satisfies it). */
 export interface PinoLike {
@@ -16,11 +9,8 @@ export interface PinoLike {
   child(bindings: Record<string, unknown>): PinoLike;
 }
 
-export interface AttachPinoOptions {
-  /** Level per record event; `'silent'` skips that event. Defaults: see DEFAULT_LEVELS. */
-  levels?: Partial<Record<RecordEvent, string>>;
-  /** Key the record is logged under. Default `'lock'`. */
-  key?: string;
+/** `levels`: per record event, `'silent'` skips it (defaults: DEFAULT_LEVELS); `key`: default `'lock'`. */
+export interface AttachPinoOptions extends LoggerOptions {
   /** Extra bindings for the child logger (the `lockscope` binding is always set). */
   bindings?: Record<string, unknown>;
 }
@@ -43,10 +33,7 @@ export function attachPino(logger: PinoLike, options: AttachPinoOptions = {}): (
   ) {
     throw invalidArgument(fn, undefined, 'logger must be a pino logger');
   }
-  if (typeof options !== 'object' || options === null) throw invalidArgument(fn, undefined, 'options must be an object');
-  const key = options.key ?? 'lock';
-  if (typeof key !== 'string' || key === '') throw invalidArgument(fn, undefined, 'options.key must be a non-empty string');
-  const levels = resolveRecordLevels(options.levels, { caller: fn, isLevel: (l) => l in logger.levels.values });
+  const { key, levels } = loggerOptions(options, { caller: fn, isLevel: (l) => l in logger.levels.values });
   const bindings = options.bindings ?? {};
   if (typeof bindings !== 'object' || bindings === null) throw invalidArgument(fn, undefined, 'options.bindings must be an object');
 
@@ -54,11 +41,11 @@ export function attachPino(logger: PinoLike, options: AttachPinoOptions = {}): (
   return attachLogger({
     levels,
     isLevelEnabled: (level) => logger.isLevelEnabled(level),
-    log: (level, record) => {
+    log: (level, record, message) => {
       // A child keeps the level it was created with; follow the parent's later changes.
       if (child.level !== logger.level) child.level = logger.level;
       const log = (child as unknown as Record<string, (obj: object, msg: string) => void>)[level];
-      log?.call(child, { [key]: record }, describeRecord(record));
+      log?.call(child, { [key]: record }, message);
     },
   });
 }

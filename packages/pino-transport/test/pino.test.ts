@@ -2,13 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { LockError } from '@lockscope/core';
 import lockscopeTransport, { attachPino, endTransport } from '@lockscope/pino-transport';
+import { assertValidRecord } from '../../../test-support/records.js';
 import {
-  assertValidRecord,
-  cleanupTempDirs,
   CONTENDED_BY_FLOCK,
   holderEntry,
   produceContention,
@@ -17,14 +16,12 @@ import {
   tempDir,
 } from '../../../test-support/contention.js';
 
-afterAll(cleanupTempDirs);
-
-const readLines = (file: string): Record<string, unknown>[] =>
+const readLines = (file: string): any[] =>
   existsSync(file)
     ? readFileSync(file, 'utf8')
         .split('\n')
         .filter(Boolean)
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .map((l): unknown => JSON.parse(l))
     : [];
 
 const flush = (logger: pino.Logger): Promise<void> =>
@@ -68,7 +65,7 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
       expect(records[0]!.error).toMatchObject({ ...CONTENDED_BY_FLOCK, message: expect.stringContaining(c.path) });
       expect(records[1]!.error).toMatchObject({ code: 'ETIMEDOUT', errno: 110, reason: 'timeout' });
       expect(records[1]!.waitedMs).toBeGreaterThanOrEqual(250);
-      expect((c.error as LockError).holders?.map((h) => h.pid)).toContain(c.holder.pid);
+      expect((c.error as LockError).holders?.map((h) => (h as { pid: number }).pid)).toContain(c.holder.pid);
       expect(records[0]!.waitId).toBe(records[1]!.waitId);
 
       // The other target got the human lines with the lockscope binding and the right levels.
@@ -103,7 +100,7 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
       expect(records.map((r) => r.event)).toEqual(['contended', 'acquired', 'released']);
       records.forEach((r) => assertValidRecord(r));
       expect(records[2]!.heldMs).toBeGreaterThan(0);
-      expect(holderEntry(records[0]!, c.holder.pid)?.command).toBe('flock');
+      expect(holderEntry(records[0], c.holder.pid)?.command).toBe('flock');
       // contended, acquired and released of one call share its waitId; acquired and released its holdId.
       expect(new Set(records.map((r) => r.waitId)).size).toBe(1);
       expect(records[1]!.holdId).toBe(records[2]!.holdId);
@@ -157,7 +154,7 @@ describe('pino adapter, real cross-process contention (flock(1) holder, core loc
     const out = r.stdout
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+      .map((l): unknown => JSON.parse(l));
     expect(out).toHaveLength(1000);
     assertValidRecord(out[999]);
   });

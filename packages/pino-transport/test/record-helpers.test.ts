@@ -3,7 +3,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CHANNELS, LockError, lock, probe, tryLock } from '@lockscope/core';
 import {
   DEFAULT_RECORD_LEVELS,
@@ -13,9 +13,8 @@ import {
   subscribeRecords,
   type LockscopeRecord,
 } from '@lockscope/core/record';
-import { assertValidRecord, cleanupTempDirs, produceIdle, startFlockHolder, tempDir } from '../../../test-support/contention.js';
-
-afterAll(cleanupTempDirs);
+import { holderRecord } from '../../../test-support/records.js';
+import { assertValidRecord, produceIdle, startFlockHolder, tempDir } from '../../../test-support/contention.js';
 
 function file(): string {
   const f = join(tempDir(), 'helpers.lock');
@@ -181,19 +180,7 @@ describe('resolveRecordLevels', () => {
 
 describe('describeRecord', () => {
   const base = { path: '/srv/x.lock', kind: 'flock', mode: 'exclusive' } as const;
-  const holder = {
-    pid: 4242,
-    startTime: null,
-    command: 'flock',
-    argv: ['flock', '-x', '/srv/x.lock', 'sleep', '600'],
-    uid: 0,
-    user: 'root',
-    lockKind: 'flock',
-    lockMode: 'exclusive',
-    role: 'holder',
-    fd: 3,
-    range: null,
-  } as const;
+  const holder = holderRecord();
   it('one readable line per event, holders first, openers only without a holder', () => {
     expect(describeRecord(buildRecord('contended', { ...base, waitedMs: 512.4, holders: [holder] }))).toBe(
       'waiting 512 ms for exclusive flock lock on /srv/x.lock; held by pid 4242 (flock -x /srv/x.lock sleep 600)',
@@ -221,7 +208,7 @@ describe('describeRecord', () => {
     expect(describeRecord(buildRecord('released', { ...base, heldMs: 20 }))).toBe(
       'released exclusive flock lock on /srv/x.lock after holding it 20 ms',
     );
-    const opener = { ...holder, pid: 7, role: 'opener', command: 'vim', argv: null } as const;
+    const opener = holderRecord({ pid: 7, role: 'opener', command: 'vim', argv: null });
     expect(describeRecord(buildRecord('error', { path: '/a', holders: [opener] }))).toBe(
       'failed to lock /a: unknown error; open by pid 7 (vim)',
     );

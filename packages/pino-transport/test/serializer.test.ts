@@ -4,14 +4,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { HolderCache, defaultHolderCache, errnoNumber, holdersFor, lockErrorFromErrno, type RecordHolder } from '@lockscope/core';
 import { lockscopeErrSerializer } from '@lockscope/pino-transport';
-import { pyHolder } from '../../core/test/helpers/probe-procs.js';
-import { cleanupTempDirs, startFlockHolder, tempDir } from '../../../test-support/contention.js';
-
-afterAll(cleanupTempDirs);
+import { pyHolder } from '../../../test-support/processes.js';
+import { startFlockHolder, tempDir } from '../../../test-support/contention.js';
 
 function jsonLogger(options: pino.LoggerOptions) {
   const lines: Record<string, any>[] = [];

@@ -1,12 +1,5 @@
 import { HolderCache, defaultHolderCache, invalidArgument, enrichWithHolders, type HolderCacheOptions } from '@lockscope/core';
-import {
-  DEFAULT_RECORD_LEVELS,
-  RECORD_SCHEMA_VERSION,
-  attachLogger,
-  describeRecord,
-  resolveRecordLevels,
-  type RecordEvent,
-} from '@lockscope/core/record';
+import { DEFAULT_RECORD_LEVELS, RECORD_SCHEMA_VERSION, attachLogger, loggerOptions, type LoggerOptions } from '@lockscope/core/record';
 import { format, type Format, type TransformableInfo } from 'logform';
 import { serializeError, serializeValue, type SerializeOptions } from './serialize.js';
 
@@ -109,14 +102,11 @@ export interface WinstonLike {
   child(meta: Record<string, unknown>): WinstonLike;
 }
 
-export interface AttachWinstonOptions {
-  /**
-   * Level per record event; `'silent'` skips it. Defaults: contended/held-too-long/leaked warn,
-   * timeout/aborted/error error, others debug.
-   */
-  levels?: Partial<Record<RecordEvent, string>>;
-  /** Key the record is logged under. Default `'lock'`. */
-  key?: string;
+/**
+ * `levels`: per record event, `'silent'` skips it (defaults: contended/held-too-long/leaked warn,
+ * timeout/aborted/error error, others debug); `key`: default `'lock'`.
+ */
+export interface AttachWinstonOptions extends LoggerOptions {
   /** Feed the holders of contended/timeout records to this format's holder cache. */
   format?: LockscopeFormat;
 }
@@ -140,18 +130,18 @@ export function attachWinston(logger: WinstonLike, options: AttachWinstonOptions
   ) {
     throw invalidArgument(fn, undefined, 'logger must be a winston logger');
   }
-  if (typeof options !== 'object' || options === null) throw invalidArgument(fn, undefined, 'options must be an object');
-  const key = options.key ?? 'lock';
-  if (typeof key !== 'string' || key === '' || key === 'level' || key === 'message') {
-    throw invalidArgument(fn, undefined, "options.key must be a non-empty string other than 'level' and 'message'");
-  }
-  const levels = resolveRecordLevels(options.levels, { caller: fn, isLevel: (l) => l in logger.levels, aliases: ALIASES });
+  const { key, levels } = loggerOptions(options, {
+    caller: fn,
+    isLevel: (l) => l in logger.levels,
+    aliases: ALIASES,
+    reservedKeys: ['level', 'message'],
+  });
   const cache = options.format?.holders;
   const child = logger.child({ lockscope: RECORD_SCHEMA_VERSION });
   return attachLogger({
     levels,
     isLevelEnabled: (level) => logger.isLevelEnabled(level),
-    log: (level, record) => child.log({ level, message: describeRecord(record), [key]: record }),
+    log: (level, record, message) => child.log({ level, message, [key]: record }),
     cache,
   });
 }

@@ -2,14 +2,13 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import winston from 'winston';
 import { LockError, defaultHolderCache, errnoNumber, lockErrorFromErrno, probe } from '@lockscope/core';
 import type { RecordHolder } from '@lockscope/core/record';
 import { attachWinston, holdersOfProbe, lockscopeFormat, type PathHolderResolver } from '@lockscope/winston-format';
+import { assertValidRecord } from '../../../test-support/records.js';
 import {
-  assertValidRecord,
-  cleanupTempDirs,
   CONTENDED_BY_FLOCK,
   holderEntry,
   produceContention,
@@ -17,8 +16,6 @@ import {
   startFlockHolder,
   tempDir,
 } from '../../../test-support/contention.js';
-
-afterAll(cleanupTempDirs);
 
 /** A logger writing JSON lines through a real winston Stream transport into an array. */
 function jsonLogger(
@@ -272,7 +269,7 @@ describe('attachWinston, real cross-process contention (flock(1) holder, core lo
     }
     expect(lines.map((l) => [l.level, l.lock.event])).toEqual([['info', 'idle']]);
     assertValidRecord(lines[0]!.lock);
-    expect(lines[0]!.lock.idle.writers.map((w: { pid: number }) => w.pid)).toContain(idle.writerPid);
+    expect(lines[0]!.lock.idle!.writers.map((w: { pid: number }) => w.pid)).toContain(idle.writerPid);
     expect(lines[0]!.message).toContain(`${idle.path} idle after waiting`);
   });
 

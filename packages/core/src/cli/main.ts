@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** The `lockscope` command: `holders <path>` and `locks`. Exit codes are documented in docs/cli.md. */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { LockscopeError } from '../errors.js';
 import { listLocks, probe } from '../probe/index.js';
 import type { ListLocksResult, ProbeOptions } from '../probe/types.js';
 import { REPORT_HELP, ReportUsageError, reportCommand } from '../report/cli.js';
+import { UsageError, parseCommandLine, usageExit } from './args.js';
 import type { Column } from './columns.js';
 import {
   columnsHelp,
@@ -73,8 +73,6 @@ function version(): string {
   }
 }
 
-class UsageError extends Error {}
-
 /** The width COMMAND and PATH are cut to: the terminal's, else $COLUMNS, else none (a pipe). */
 function terminalWidth(): number {
   if (process.stdout.isTTY && process.stdout.columns > 0) return process.stdout.columns;
@@ -91,10 +89,7 @@ async function report(argv: string[], io: Io): Promise<number> {
   try {
     return await reportCommand(argv, io);
   } catch (e) {
-    if (e instanceof ReportUsageError) {
-      io.err(`lockscope report: ${e.message}\n\n${REPORT_HELP}`);
-      return EXIT.usage;
-    }
+    if (e instanceof ReportUsageError) return usageExit(io.err, 'lockscope report', e.message, REPORT_HELP);
     io.err(e instanceof LockscopeError ? `lockscope: ${e.message}` : `lockscope: ${(e as Error)?.stack ?? String(e)}`);
     return EXIT.error;
   }
@@ -106,29 +101,24 @@ async function main(argv: string[], io: Io): Promise<number> {
   if (argv[0] === 'watch') return runWatch(argv.slice(1), io);
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', short: 'J' },
-        output: { type: 'string', short: 'o' },
-        'output-all': { type: 'boolean' },
-        noheadings: { type: 'boolean', short: 'n' },
-        raw: { type: 'boolean', short: 'r' },
-        notruncate: { type: 'boolean', short: 'u' },
-        pid: { type: 'string', short: 'p' },
-        depth: { type: 'string' },
-        timeout: { type: 'string' },
-        'no-maps': { type: 'boolean' },
-        'no-redact': { type: 'boolean' },
-        strict: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'v' },
-      },
+    parsed = parseCommandLine(argv, {
+      json: { type: 'boolean', short: 'J' },
+      output: { type: 'string', short: 'o' },
+      'output-all': { type: 'boolean' },
+      noheadings: { type: 'boolean', short: 'n' },
+      raw: { type: 'boolean', short: 'r' },
+      notruncate: { type: 'boolean', short: 'u' },
+      pid: { type: 'string', short: 'p' },
+      depth: { type: 'string' },
+      timeout: { type: 'string' },
+      'no-maps': { type: 'boolean' },
+      'no-redact': { type: 'boolean' },
+      strict: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     });
   } catch (e) {
-    io.err(`lockscope: ${(e as Error).message}\n\n${HELP}`);
-    return EXIT.usage;
+    return usageExit(io.err, 'lockscope', (e as Error).message, HELP);
   }
   const { values: v, positionals: pos } = parsed;
   if (v.help) {
@@ -203,10 +193,7 @@ async function main(argv: string[], io: Io): Promise<number> {
     }
     throw new UsageError(cmd === undefined ? 'missing command' : `unknown command '${cmd}'`);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.err(`lockscope: ${e.message}\n\n${HELP}`);
-      return EXIT.usage;
-    }
+    if (e instanceof UsageError) return usageExit(io.err, 'lockscope', e.message, HELP);
     if (e instanceof LockscopeError) {
       io.err(v.json ? JSON.stringify({ error: e.toJSON() }, null, 2) : `lockscope: ${e.message}`);
       return EXIT.error;

@@ -5,7 +5,7 @@
  * (locks taken or dropped without an open or close make no event). `--json`: one NDJSON event
  * per change. The terminal view uses the alternate screen; Ctrl-C restores the screen and cursor.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine, usageExit } from './args.js';
 import { LockscopeError, lockErrorFromErrno } from '../errors.js';
 import { lockErrors } from '../errors/factories.js';
 import { checkPath } from '../path.js';
@@ -177,19 +177,14 @@ export async function runWatch(argv: string[], io: Io): Promise<number> {
   let v;
   let pos;
   try {
-    ({ values: v, positionals: pos } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean' },
-        interval: { type: 'string' },
-        'no-redact': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+    ({ values: v, positionals: pos } = parseCommandLine(argv, {
+      json: { type: 'boolean' },
+      interval: { type: 'string' },
+      'no-redact': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     }));
   } catch (e) {
-    io.err(`lockscope: ${(e as Error).message}\n\n${HELP}`);
-    return 2;
+    return usageExit(io.err, 'lockscope', (e as Error).message, HELP);
   }
   if (v.help) {
     io.out(HELP);

@@ -131,3 +131,14 @@ export interface ProbeBackend {
   /** Whether probe() can name lock holders (not only openers): the instrumentation asks only then. */
   readonly namesLockHolders: boolean;
 }
+
+/**
+ * What a platform says about this process for records (record/identity.ts): pid alone repeats
+ * after a reboot and on every host. Both read once per process; null when the OS cannot say.
+ */
+export interface IdentityBackend {
+  /** An id of this boot of the host (Linux: /proc/sys/kernel/random/boot_id). */
+  bootId(): string | null;
+  /** This process's start time, ms since the epoch, on the clock of the probe's holders[].startTime. */
+  startTime(): number | null;
+}

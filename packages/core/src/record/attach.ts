@@ -1,5 +1,33 @@
+import { invalidArgument } from '../errors.js';
 import type { LockscopeRecord, RecordEvent, RecordHolder } from './index.js';
+import { describeRecord } from './describe.js';
+import { resolveRecordLevels, type ResolveLevelsOptions } from './levels.js';
 import { subscribeRecords } from './subscribe.js';
+
+/** What a logger adapter's options share: `levels` per event and the `key` the record goes under. */
+export interface LoggerOptions {
+  levels?: Partial<Record<RecordEvent, string>>;
+  key?: string;
+}
+
+/**
+ * Validates a logger adapter's options object, its `key` (default `'lock'`, never one of
+ * `reservedKeys`) and its `levels` (resolveRecordLevels). Throws typed `invalid-argument` LockErrors.
+ */
+export function loggerOptions(
+  options: unknown,
+  o: ResolveLevelsOptions & { reservedKeys?: readonly string[] },
+): { key: string; levels: Partial<Record<RecordEvent, string>> } {
+  const fn = o.caller;
+  if (typeof options !== 'object' || options === null) throw invalidArgument(fn, undefined, 'options must be an object');
+  const { key = 'lock', levels } = options as LoggerOptions;
+  const reserved = o.reservedKeys ?? [];
+  if (typeof key !== 'string' || key === '' || reserved.includes(key)) {
+    const other = reserved.length === 0 ? '' : ` other than ${reserved.map((k) => `'${k}'`).join(' and ')}`;
+    throw invalidArgument(fn, undefined, `options.key must be a non-empty string${other}`);
+  }
+  return { key, levels: resolveRecordLevels(levels, o) };
+}
 
 /** What a logger adapter (pino, winston) hands to attachLogger. */
 export interface AttachLoggerOptions {
@@ -7,8 +35,8 @@ export interface AttachLoggerOptions {
   levels: Partial<Record<RecordEvent, string>>;
   /** The logger's own check, asked before each record is built and again before it is logged. */
   isLevelEnabled: (level: string) => boolean;
-  /** Logs one record at its level. */
-  log: (level: string, record: LockscopeRecord) => void;
+  /** Logs one record at its level, with its readable line (describeRecord). */
+  log: (level: string, record: LockscopeRecord, message: string) => void;
   /** Learns the holders of every record that carries some, at any level (core's HolderCache fits). */
   cache?: { remember(path: string, holders: RecordHolder[], complete: boolean | null): unknown } | undefined;
 }
@@ -28,7 +56,7 @@ export function attachLogger(o: AttachLoggerOptions): () => void {
   return subscribeRecords(
     (record: LockscopeRecord) => {
       if (cache && record.holders.length > 0) cache.remember(record.path, record.holders, record.holdersComplete ?? null);
-      if (enabled(record.event)) log(levels[record.event]!, record);
+      if (enabled(record.event)) log(levels[record.event]!, record, describeRecord(record));
     },
     { wants },
   );

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseStat, startTimeMs } from '../platform/linux/probe-proc.js';
+import { identityBackend } from '../platform/identity.js';
 
 /**
  * Who "this process" is across hosts and boots: pid alone repeats on every host and after every
  * reboot. host + bootId + pid + startTime names one process; startTime uses the probe's clock
- * (boot time + /proc/self/stat ticks on Linux) so a waiter's `holders[].startTime` matches it exactly.
+ * (the platform's IdentityBackend) so a waiter's `holders[].startTime` matches it exactly.
  */
 export interface ProcessIdentity {
   host: string | null;
@@ -16,7 +15,7 @@ export interface ProcessIdentity {
 
 let identity: ProcessIdentity | undefined;
 
-/** Read once per process (three small reads at the first record), then cached. */
+/** Read once per process (a few small reads at the first record), then cached. */
 export function processIdentity(): ProcessIdentity {
   if (identity) return identity;
   let host: string | null = null;
@@ -25,21 +24,9 @@ export function processIdentity(): ProcessIdentity {
   } catch {
     // no host name: leave null
   }
-  let bootId: string | null = null;
-  let startTime: number | null = null;
-  if (process.platform === 'linux') {
-    try {
-      bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim() || null;
-    } catch {
-      // not readable (some sandboxes): null
-    }
-    try {
-      const s = parseStat(readFileSync('/proc/self/stat', 'latin1'));
-      startTime = s ? startTimeMs(s.startTicks) : null;
-    } catch {
-      // fall back below
-    }
-  }
+  const platform = identityBackend();
+  const bootId = platform?.bootId() ?? null;
+  let startTime = platform?.startTime() ?? null;
   if (startTime === null) startTime = Math.round(performance.timeOrigin);
   identity = Object.freeze({ host, bootId, startTime });
   return identity;

@@ -212,6 +212,6 @@ export interface ProbeContext {
 export { buildRecord, recordError, terminalEventFor, type RecordInit } from './build.js';
 export { subscribeRecords, isRecord, recordOf, acquireEndIsTerminal, RECORD_CHANNELS, type SubscribeRecordsOptions } from './subscribe.js';
 export { describeRecord, describeHolders, holdersElseOpeners } from './describe.js';
-export { attachLogger, type AttachLoggerOptions } from './attach.js';
+export { attachLogger, loggerOptions, type AttachLoggerOptions, type LoggerOptions } from './attach.js';
 export { processIdentity, type ProcessIdentity } from './identity.js';
 export { DEFAULT_RECORD_LEVELS, RECORD_EVENTS, resolveRecordLevels, type ResolveLevelsOptions } from './levels.js';

@@ -1,7 +1,7 @@
 /** `lockscope report <file...>`: options, output, exit codes (docs/cli.md#report). */
 import { writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
+import { UsageError, parseCommandLine } from '../cli/args.js';
 import { reportHtml } from './html.js';
 import { reportJson } from './json.js';
 import { runReport, type ReportFilters } from './run.js';
@@ -27,7 +27,7 @@ Options:
 Exit codes: 0 report written, 1 no lockscope record in the input (after filters),
   2 usage error, 4 an input could not be read or the HTML not written.`;
 
-export class ReportUsageError extends Error {}
+export class ReportUsageError extends UsageError {}
 
 function time(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -50,26 +50,21 @@ export interface ReportIo {
 
 /** Returns the exit code; usage problems throw ReportUsageError, unreadable inputs a LockscopeError. */
 export async function reportCommand(argv: string[], io: ReportIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        json: { type: 'boolean', short: 'J' },
-        html: { type: 'string' },
-        path: { type: 'string' },
-        pid: { type: 'string' },
-        host: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        'max-bars': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new ReportUsageError((e as Error).message);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    {
+      json: { type: 'boolean', short: 'J' },
+      html: { type: 'string' },
+      path: { type: 'string' },
+      pid: { type: 'string' },
+      host: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      'max-bars': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    ReportUsageError,
+  );
   const { values: v, positionals: files } = parsed;
   if (v.help) {
     io.out(REPORT_HELP);

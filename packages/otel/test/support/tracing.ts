@@ -47,6 +47,8 @@ export async function tracing(options: { before?: object[] } = {}): Promise<Trac
   const { InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
   const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
   const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [...(before as SimpleSpanProcessor[]), new SimpleSpanProcessor(exporter)] });
+  const provider = new NodeTracerProvider({
+    spanProcessors: [...(before as InstanceType<typeof SimpleSpanProcessor>[]), new SimpleSpanProcessor(exporter)],
+  });
   return { line: 2, exporter, provider, register: () => provider.register() };
 }

@@ -26,6 +26,8 @@ export const O_CREAT = 0x200;
 export const O_CLOEXEC = 0x1000000;
 export const O_NONBLOCK = 0x4;
 export const O_NOCTTY = 0x20000;
+/** The flags above, for lockOpenFlags (platform/posix.ts). */
+export const OPEN_FLAGS = { O_RDONLY, O_RDWR, O_CREAT, O_CLOEXEC, O_NONBLOCK, O_NOCTTY } as const;
 
 export const EINTR = 4;
 export const EACCES = 13;

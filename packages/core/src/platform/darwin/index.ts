@@ -6,9 +6,9 @@
  * which macOS lacks. NOT RUN ON A MAC: only encoders and decoders are tested (docs/platforms.md).
  */
 import { fstatSync, statSync } from 'node:fs';
-import type { LockKind } from '../../errors.js';
-import { S_IFMT, type FileId, type PendingWait, type PlatformBackend } from '../types.js';
+import type { PendingWait, PlatformBackend } from '../types.js';
 import { PollWait } from '../poll-wait.js';
+import { POSIX_KINDS, lockOpenFlags, nodeStatId, posixLockSyscall } from '../posix.js';
 import {
   EACCES,
   EAGAIN,
@@ -24,12 +24,7 @@ import {
   LOCK_NB,
   LOCK_SH,
   LOCK_UN,
-  O_CLOEXEC,
-  O_CREAT,
-  O_NOCTTY,
-  O_NONBLOCK,
-  O_RDONLY,
-  O_RDWR,
+  OPEN_FLAGS,
 } from './constants.js';
 import { encodeFlock } from './flock.js';
 import { fcntlLock, libc, openFile } from './libc.js';
@@ -37,19 +32,6 @@ import { fcntlLock, libc, openFile } from './libc.js';
 const flockBuf = Buffer.alloc(FLOCK.size);
 const BUSY: ReadonlySet<number> = new Set([-EAGAIN, -EACCES]);
 export const POLL_MAX_MS = 4;
-
-function statInto(fn: () => { dev: bigint; ino: bigint; mode: bigint }, out: FileId): number {
-  try {
-    const st = fn();
-    out.dev = Number(st.dev);
-    out.ino = Number(st.ino);
-    out.type = Number(st.mode) & S_IFMT;
-    return 0;
-  } catch (e) {
-    const errno = (e as NodeJS.ErrnoException).errno;
-    return typeof errno === 'number' ? -Math.abs(errno) : -5;
-  }
-}
 
 /** Retry on EINTR; what the call returned (>= 0: an fd, or 0), or -errno. */
 function retryResult(call: () => number): number {
@@ -70,21 +52,17 @@ function retry(call: () => number): number {
 
 export const darwinBackend: PlatformBackend = {
   name: 'darwin',
-  kinds: new Set<LockKind>(['flock', 'posix', 'ofd']),
+  kinds: POSIX_KINDS,
 
   init() {
     libc();
   },
 
-  lockSyscall(kind) {
-    return kind === 'flock' ? 'flock' : 'fcntl';
-  },
+  lockSyscall: posixLockSyscall,
 
   open(path, write, create, fileMode) {
     const c = libc();
-    // Never blocks on a FIFO or device (the engine then refuses it: not a regular file).
-    const flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
-    return retryResult(() => openFile(c, path, flags, fileMode));
+    return retryResult(() => openFile(c, path, lockOpenFlags(OPEN_FLAGS, write, create), fileMode));
   },
 
   close(fd) {
@@ -93,11 +71,11 @@ export const darwinBackend: PlatformBackend = {
   },
 
   fileId(fd, out) {
-    return statInto(() => fstatSync(fd, { bigint: true }), out);
+    return nodeStatId(() => fstatSync(fd, { bigint: true }), out);
   },
 
   pathId(path, out) {
-    return statInto(() => statSync(path, { bigint: true }), out);
+    return nodeStatId(() => statSync(path, { bigint: true }), out);
   },
 
   tryLock(fd, kind, exclusive, start, length) {

@@ -2,6 +2,7 @@
 import { fstatSync, statSync } from 'node:fs';
 import type { LockKind } from '../../errors.js';
 import { S_IFMT, type FileId, type PendingWait, type PlatformBackend, type WaitDone } from '../types.js';
+import { POSIX_KINDS, lockOpenFlags, nodeStatId, posixLockSyscall } from '../posix.js';
 import {
   libc,
   fillFlock,
@@ -17,12 +18,7 @@ import {
   F_RDLCK,
   F_WRLCK,
   F_UNLCK,
-  O_RDONLY,
-  O_RDWR,
-  O_CREAT,
-  O_CLOEXEC,
-  O_NONBLOCK,
-  O_NOCTTY,
+  OPEN_FLAGS,
   STAT_MODE_OFFSET,
 } from './libc.js';
 import { pauseWaits, startWait, waiterStats } from './waiters.js';
@@ -33,20 +29,6 @@ const statBuf = Buffer.alloc(STAT_SIZE);
 
 function setlkCmd(kind: LockKind): number {
   return kind === 'posix' ? F_SETLK : F_OFD_SETLK;
-}
-
-/** Node's stat as the fallback where glibc < 2.33 exports no fstat/stat symbol. */
-function nodeStat(fn: () => { dev: number; ino: number; mode: number }, out: FileId): number {
-  try {
-    const st = fn();
-    out.dev = st.dev;
-    out.ino = st.ino;
-    out.type = st.mode & S_IFMT;
-    return 0;
-  } catch (err) {
-    const errno = (err as NodeJS.ErrnoException).errno;
-    return typeof errno === 'number' ? (errno < 0 ? errno : -errno) : -5;
-  }
 }
 
 /** st_dev and st_ino out of statBuf after an fstat/stat call that returned `rc`. */
@@ -60,22 +42,18 @@ function identity(rc: number, out: FileId): number {
 
 export const linuxBackend: PlatformBackend = {
   name: 'linux',
-  kinds: new Set<LockKind>(['flock', 'posix', 'ofd']),
+  kinds: POSIX_KINDS,
   lockBeforeIdentify: true,
 
   init() {
     libc();
   },
 
-  lockSyscall(kind) {
-    return kind === 'flock' ? 'flock' : 'fcntl';
-  },
+  lockSyscall: posixLockSyscall,
 
   open(path, write, create, fileMode) {
     const c = libc();
-    // O_NONBLOCK: a read-only open of a FIFO would wait for a writer. It does not change locking
-    // or I/O on a regular file, the only kind the engine keeps.
-    const flags = (write ? O_RDWR : O_RDONLY) | (create ? O_CREAT : 0) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+    const flags = lockOpenFlags(OPEN_FLAGS, write, create);
     for (;;) {
       const fd = c.open(path, flags, fileMode);
       if (fd >= 0) return fd;
@@ -94,13 +72,13 @@ export const linuxBackend: PlatformBackend = {
 
   fileId(fd, out) {
     const c = libc();
-    if (!c.fstat) return nodeStat(() => fstatSync(fd), out);
+    if (!c.fstat) return nodeStatId(() => fstatSync(fd), out); // glibc < 2.33 exports no fstat/stat symbol
     return identity(c.fstat(fd, statBuf), out);
   },
 
   pathId(path, out) {
     const c = libc();
-    if (!c.stat) return nodeStat(() => statSync(path), out);
+    if (!c.stat) return nodeStatId(() => statSync(path), out);
     return identity(c.stat(path, statBuf), out);
   },
 

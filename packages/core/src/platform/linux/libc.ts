@@ -25,6 +25,8 @@ export const O_CREAT = 0o100;
 export const O_CLOEXEC = 0o2000000;
 export const O_NONBLOCK = 0o4000;
 export const O_NOCTTY = 0o400;
+/** The flags above, for lockOpenFlags (platform/posix.ts). */
+export const OPEN_FLAGS = { O_RDONLY, O_RDWR, O_CREAT, O_CLOEXEC, O_NONBLOCK, O_NOCTTY } as const;
 export const SIGURG = 23;
 export const SA_RESTART = 0x10000000;
 

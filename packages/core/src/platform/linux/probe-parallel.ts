@@ -12,12 +12,11 @@ import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import {
-  CTL_FD,
-  CTL_FD_PID,
-  CTL_HEAD,
-  CTL_NEXT,
-  CTL_STATE,
-  CTL_STOP,
+  claimJob,
+  newControl,
+  requestStop,
+  takeNotedFd,
+  takePid,
   WORKER_READY,
   WORKER_STALLED,
   type ScanBatch,
@@ -151,10 +150,9 @@ function acquire(): Slot | null {
  * a number that may since belong to another open file.
  */
 function closeNotedFd(ctl: Int32Array | null): void {
-  const fd = ctl?.[CTL_FD] ?? -1;
-  if (ctl === null || fd < 0) return;
-  ctl[CTL_FD] = -1;
-  const pid = ctl[CTL_FD_PID];
+  const noted = ctl === null ? null : takeNotedFd(ctl);
+  if (noted === null) return;
+  const { fd, pid } = noted;
   let target: string;
   try {
     target = readlinkSync(`/proc/self/fd/${fd}`);
@@ -231,9 +229,7 @@ export async function scanAllParallel<T>(
 ): Promise<boolean | null> {
   const slot = acquire();
   if (slot === null) return null;
-  const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL_HEAD + pids.length)));
-  ctl.set(pids, CTL_HEAD);
-  ctl[CTL_FD] = -1;
+  const ctl = newControl(pids);
   const spec = s.spec(wantMaps);
   let ended = false;
   let failed = false;
@@ -243,7 +239,7 @@ export async function scanAllParallel<T>(
     if (ended) return;
     ended = true;
     failed = f;
-    Atomics.store(ctl, CTL_STOP, 1);
+    requestStop(ctl);
     endNow();
   };
   const id = nextId++;
@@ -279,15 +275,14 @@ export async function scanAllParallel<T>(
     // The 'stall' fault leaves every pid to the worker, so that the worker is the one stopped.
     while (job.fault !== 'stall') {
       if (s.expired()) return false;
-      const i = Atomics.add(ctl, CTL_NEXT, 1);
-      if (i >= pids.length) break;
-      const pid = ctl[CTL_HEAD + i]!;
+      const pid = takePid(ctl);
+      if (pid === undefined) break;
       const scan = await s.scanPid(pid, wantMaps, true);
       if (scan) visit(pid, scan);
       await s.slice(path);
     }
     // A worker still booting gets nothing left to do: no waiting for it.
-    if (job.fault !== 'stall' && Atomics.compareExchange(ctl, CTL_STATE, 0, 2) === 0) finish(false);
+    if (job.fault !== 'stall' && claimJob(ctl, 'main')) finish(false);
     // Otherwise it is finishing the pid it took last.
     if (!(await s.idle(waitEnd(end, s, path)))) return false;
     if (failed) {
@@ -303,8 +298,8 @@ export async function scanAllParallel<T>(
     clean = !failed;
     return true;
   } finally {
-    Atomics.store(ctl, CTL_STOP, 1);
-    if (!ended && Atomics.compareExchange(ctl, CTL_STATE, 0, 2) !== 0) {
+    requestStop(ctl);
+    if (!ended && !claimJob(ctl, 'main')) {
       // Stopped early (deadline, abort): the worker sees the flag between fd batches and closes its
       // directory fd before it ends the job; a worker that does not is terminated anyway.
       let t: NodeJS.Timeout | undefined;

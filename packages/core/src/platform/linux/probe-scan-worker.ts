@@ -8,12 +8,11 @@ import { parentPort } from 'node:worker_threads';
 import { setDentsBufferSizeForTest } from './procfs.js';
 import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './probe-scan.js';
 import {
-  CTL_FD,
-  CTL_FD_PID,
-  CTL_HEAD,
-  CTL_NEXT,
-  CTL_STATE,
-  CTL_STOP,
+  claimJob,
+  fdSlot,
+  noteFdPid,
+  stopRequested,
+  takePid,
   WORKER_READY,
   WORKER_STALLED,
   type ScanBatch,
@@ -27,14 +26,13 @@ const BATCH = 64;
 
 function run(job: ScanJob): void {
   const ctl = new Int32Array(job.ctl);
-  const n = ctl.length - CTL_HEAD;
   const spec: ScanSpec = {
     inos: new Set(job.inos),
     tokens: job.tokens.map(([k, t]) => [k, Buffer.from(t.buffer, t.byteOffset, t.byteLength)]),
     maps: job.maps,
     native: job.native,
   };
-  const stopped = (): boolean => Atomics.load(ctl, CTL_STOP) !== 0;
+  const stopped = (): boolean => stopRequested(ctl);
   let batch: ScanBatch = { id: job.id, end: false, empty: [], fds: 0, raws: [] };
   const flush = (end: boolean): void => {
     batch.end = end;
@@ -42,15 +40,14 @@ function run(job: ScanJob): void {
     batch = { id: job.id, end: false, empty: [], fds: 0, raws: [] };
   };
   let count = 0;
-  setWorkerFdSlot(new Int32Array(job.ctl, CTL_FD * 4, 1));
+  setWorkerFdSlot(fdSlot(ctl));
   // A job the main thread already finished alone (this worker booted too late) is only acknowledged.
-  const started = Atomics.compareExchange(ctl, CTL_STATE, 0, 1) === 0;
+  const started = claimJob(ctl, 'worker');
   while (started && !stopped()) {
-    const i = Atomics.add(ctl, CTL_NEXT, 1);
-    if (i >= n) break;
+    const pid = takePid(ctl);
+    if (pid === undefined) break;
     if (job.fault === 'throw' && count === 3) throw new Error('lockscope: injected scan worker fault (test)');
-    const pid = ctl[CTL_HEAD + i]!;
-    ctl[CTL_FD_PID] = pid;
+    noteFdPid(ctl, pid);
     if (job.fault === 'stall') stall(ctl, spec);
     const fds = startFdScan(pid, spec, BUDGET_MS);
     try {
@@ -76,10 +73,10 @@ function run(job: ScanJob): void {
 /** Tests: a worker deaf to the stop flag, mid-scan of this process with its directory fd open. */
 function stall(ctl: Int32Array, spec: ScanSpec): never {
   setDentsBufferSizeForTest(280); // about 10 entries per batch: this process has more fds
-  ctl[CTL_FD_PID] = process.pid;
+  noteFdPid(ctl, process.pid);
   startFdScan(process.pid, spec, 0);
   parentPort!.postMessage(WORKER_STALLED);
-  for (;;) Atomics.load(ctl, CTL_STOP);
+  for (;;) stopRequested(ctl);
 }
 
 parentPort!.on('message', (job: ScanJob) => run(job));

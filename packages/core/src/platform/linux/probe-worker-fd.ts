@@ -1,6 +1,6 @@
 /**
- * Where a scan worker notes the fd it has open: one Int32 of its job's shared control array (CTL_FD
- * in linux-parallel-protocol.ts), -1 when none. Null on the main thread, whose `finally` closes.
+ * Where a scan worker notes the fd it has open: one Int32 of its job's shared control array
+ * (fdSlot in probe-parallel-protocol.ts), -1 when none. Null on the main thread, whose `finally` closes.
  * Written with a plain store right after open() and after close(): no call in between where a
  * termination could land.
  */

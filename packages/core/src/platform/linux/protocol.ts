@@ -1,4 +1,7 @@
-/** Message and shared-memory layout between waiters.ts (main thread) and waiter.ts (waiter thread). */
+/**
+ * Message and shared-memory layout between waiters.ts (main thread) and waiter.ts (waiter thread),
+ * and the waiter thread's half of the protocol on it (the main thread's half is waiters.ts).
+ */
 
 /** Int32 slots of the per-thread SharedArrayBuffer. */
 export const S_TID = 0; // waiter thread's kernel tid (0 until it started)
@@ -22,4 +25,45 @@ export interface WaitJob {
   exclusive: boolean;
   start: number;
   length: number;
+}
+
+// ---- the waiter thread's side (waiter.ts) ----
+
+/** The thread started: publish its tid (an exiting main thread may be waiting for it). */
+export function announceThread(S: Int32Array, tid: number): void {
+  Atomics.store(S, S_TID, tid);
+  Atomics.notify(S, S_TID);
+}
+
+export function enterJob(S: Int32Array, seq: number): void {
+  Atomics.store(S, S_JOB, seq);
+}
+
+export function cancelRequested(S: Int32Array, seq: number): boolean {
+  return Atomics.load(S, S_CANCEL) === seq;
+}
+
+export function pauseRequested(S: Int32Array): boolean {
+  return Atomics.load(S, S_PAUSE) !== 0;
+}
+
+/** Out of the kernel while the main thread pauses every wait: PAUSED = seq, then wait for the pause to end. */
+export function stepAside(S: Int32Array, seq: number): void {
+  Atomics.store(S, S_PAUSED, seq);
+  Atomics.notify(S, S_PAUSED);
+  while (Atomics.load(S, S_PAUSE) !== 0) Atomics.wait(S, S_PAUSE, 1);
+  Atomics.store(S, S_PAUSED, 0);
+}
+
+/**
+ * The job left its lock loop: ERRNO and CANCELLED, then DONE = seq, notified. The result goes
+ * through shared memory: the main thread's Atomics.waitAsync on S_DONE wakes on this notify,
+ * without a message to serialize and dispatch (the hand-off's latency).
+ */
+export function finishJob(S: Int32Array, seq: number, errno: number, cancelled: boolean): void {
+  Atomics.store(S, S_JOB, 0);
+  Atomics.store(S, S_ERRNO, errno);
+  Atomics.store(S, S_CANCELLED, cancelled ? 1 : 0);
+  Atomics.store(S, S_DONE, seq);
+  Atomics.notify(S, S_DONE);
 }

@@ -17,14 +17,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { libc, fillFlock, FLOCK_SIZE, LOCK_EX, LOCK_SH, F_SETLKW, F_OFD_SETLKW, F_RDLCK, F_WRLCK } from './libc.js';
 import {
-  S_TID,
-  S_JOB,
-  S_CANCEL,
-  S_DONE,
-  S_PAUSE,
-  S_PAUSED,
-  S_ERRNO,
-  S_CANCELLED,
+  announceThread,
+  cancelRequested,
+  enterJob,
+  finishJob,
+  pauseRequested,
+  stepAside,
   KIND_FLOCK,
   KIND_POSIX,
   type WaitJob,
@@ -36,20 +34,19 @@ const S = new Int32Array((workerData as { sab: SharedArrayBuffer }).sab);
 const c = libc();
 const flockBuf = Buffer.alloc(FLOCK_SIZE);
 
-Atomics.store(S, S_TID, c.gettid());
-Atomics.notify(S, S_TID); // an exiting main thread may be waiting for this thread to finish starting
+announceThread(S, c.gettid());
 
 port.on('message', (job: WaitJob) => {
-  Atomics.store(S, S_JOB, job.seq);
+  enterJob(S, job.seq);
   let errno = 0;
   let cancelled = false;
   for (;;) {
-    if (Atomics.load(S, S_CANCEL) === job.seq) {
+    if (cancelRequested(S, job.seq)) {
       cancelled = true;
       break;
     }
-    if (Atomics.load(S, S_PAUSE) !== 0) {
-      stepAside(job.seq);
+    if (pauseRequested(S)) {
+      stepAside(S, job.seq);
       continue;
     }
     let rc: number;
@@ -64,18 +61,5 @@ port.on('message', (job: WaitJob) => {
     if (errno !== EINTR) break;
     errno = 0;
   }
-  Atomics.store(S, S_JOB, 0);
-  // The result goes through shared memory: the main thread's Atomics.waitAsync on S_DONE wakes
-  // on this notify, without a message to serialize and dispatch (the hand-off's latency).
-  Atomics.store(S, S_ERRNO, errno);
-  Atomics.store(S, S_CANCELLED, cancelled ? 1 : 0);
-  Atomics.store(S, S_DONE, job.seq);
-  Atomics.notify(S, S_DONE);
+  finishJob(S, job.seq, errno, cancelled);
 });
-
-function stepAside(seq: number): void {
-  Atomics.store(S, S_PAUSED, seq);
-  Atomics.notify(S, S_PAUSED);
-  while (Atomics.load(S, S_PAUSE) !== 0) Atomics.wait(S, S_PAUSE, 1);
-  Atomics.store(S, S_PAUSED, 0);
-}
