@@ -132,6 +132,8 @@ export function toRecordHolders(result: Pick<ProbeResult, 'locks'> & { openers?:
       });
     }
     for (const w of l.waiters) {
+      // An OFD waiter the probe could not name (pid -1) is no process to list; the result says incomplete.
+      if (w.pid <= 0) continue;
       out.push({
         pid: w.pid,
         startTime: w.startTime,

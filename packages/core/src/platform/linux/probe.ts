@@ -628,7 +628,9 @@ function incompleteReasons(s: Session, complete: boolean, unresolved: boolean): 
 
 /** The fields probe and listLocks results share. */
 function outcome(s: Session, locks: ProbeLock[], complete: boolean, fastPath: boolean): ListLocksResult {
-  const unresolved = locks.some((l) => l.holders.length === 0);
+  // An OFD waiter no task could be matched to (PID -1, as /proc/locks prints it) is a process not named.
+  const unresolved = locks.some((l) => l.holders.length === 0 || l.waiters.some((w) => w.pid <= 0));
+  complete &&= !unresolved;
   return {
     depth: s.opts.depth,
     locks,
