@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
 import { LockscopeError } from '../errors.js';
-import { blockCounts, decodeBlock, Encoder, parseBlock, parseLine, type BlockCounts, type EncodedBlock, type Keep } from './block.js';
+import { blockCounts, decodeBlock, parseBlock, parseLine, type BlockCounts, type EncodedBlock, type Keep } from './block.js';
 import type { Rec } from './digest.js';
 import { keeper, type ReportFilters } from './filter.js';
 import { bytes, MAX_LINE_CHARS } from './input.js';
@@ -76,8 +76,9 @@ interface Slot {
 }
 
 interface Pending {
-  /** null: parsed on the main thread. */
+  /** null: parsed on the main thread, into `recs`. */
   slot: Slot | null;
+  recs: Rec[] | null;
   index: number;
   answer: Promise<EncodedBlock>;
   done: EncodedBlock | null;
@@ -105,7 +106,6 @@ export class ParallelReader {
   readonly #slots: Slot[] = [];
   readonly #queue: Pending[] = [];
   #scratch = Buffer.alloc(0);
-  readonly #enc = new Encoder();
   #seen = 0;
   /** Blocks parsed on a worker (tests check the workers did the work). */
   workerBlocks = 0;
@@ -160,7 +160,8 @@ export class ParallelReader {
 
   #apply(p: Pending, b: EncodedBlock, sink: BlockSink): void {
     sink.counts(b.counts);
-    decodeBlock(b, p.slot ? p.slot.outputs[p.index]! : null, (r) => sink.record(r));
+    if (p.recs) for (const r of p.recs) sink.record(r);
+    else decodeBlock(b, p.slot!.outputs[p.index]!, (r) => sink.record(r));
     p.slot?.free.push(p.index);
   }
 
@@ -176,7 +177,7 @@ export class ParallelReader {
   }
 
   #pending(slot: Slot | null, index: number): Pending {
-    const p = { slot, index, done: null } as Pending;
+    const p = { slot, index, recs: null, done: null } as Pending;
     p.answer = new Promise<EncodedBlock>((resolve, reject) => {
       p.resolve = resolve;
       p.reject = reject;
@@ -206,9 +207,10 @@ export class ParallelReader {
         sink.counts(c);
         return;
       }
-      parseBlock(this.#scratch.subarray(0, len), this.#keep, c, (r) => this.#enc.push(r));
       const p = this.#pending(null, 0);
-      p.resolve((p.done = this.#enc.finish(c)));
+      const recs: Rec[] = (p.recs = []);
+      parseBlock(this.#scratch.subarray(0, len), this.#keep, c, (r) => recs.push(r));
+      p.resolve((p.done = { counts: c, n: recs.length, size: 0, nums: null, strs: [], vals: [] }));
       this.#queue.push(p);
       return;
     }
