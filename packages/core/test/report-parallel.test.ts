@@ -4,7 +4,7 @@
  * byte, on multi-file inputs with the order-sensitive cases (docs/benchmarks.md#report) and on
  * generated ones, with tiny blocks so many workers' answers interleave.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -267,5 +267,14 @@ describe('report: the parallel reader gives the single-thread report byte for by
     const multi = await errOf(2);
     expect(single).toMatchObject({ code: 'ENOENT', reason: 'not-found', path: missing });
     expect(multi).toMatchObject({ code: single!.code, reason: single!.reason, path: single!.path, syscall: single!.syscall });
+  });
+
+  it('workers that got no block are let boot before they are ended: no fd is left open', async () => {
+    const small = file(gen(1, 20)[0]!);
+    const fds = () => readdirSync('/proc/self/fd').length;
+    await runReport([small], {}, { parallel: { threads: 3, minBytes: 0, blockBytes: 1 << 20 } }); // modules cached
+    const before = fds();
+    for (let i = 0; i < 4; i++) await runReport([small], {}, { parallel: { threads: 3, minBytes: 0, blockBytes: 1 << 20 } });
+    expect(fds()).toBe(before);
   });
 });

@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
 import { LockscopeError } from '../errors.js';
+import { WORKER_READY } from '../platform/linux/probe-parallel-protocol.js';
 import { blockCounts, decodeBlock, parseBlock, parseLine, type BlockCounts, type EncodedBlock, type Keep } from './block.js';
 import type { Rec } from './digest.js';
 import { keeper, type ReportFilters } from './filter.js';
@@ -33,6 +34,8 @@ const MAX_THREADS = 3;
 const YOUNG_MB = 4;
 /** Blocks in flight per worker. */
 const WINDOW = 2;
+/** How long a worker being ended gets to finish booting (see close). */
+const BOOT_WAIT_MS = 10_000;
 /** Answers queued at most (worker answers and blocks parsed here, waiting for their turn). */
 const MAX_QUEUED = 8;
 
@@ -69,6 +72,8 @@ export interface BlockMessage {
 
 interface Slot {
   worker: Worker;
+  /** Its modules are loaded (or it has exited). */
+  booted: Promise<void>;
   inputs: Buffer[];
   outputs: Float64Array[];
   free: number[];
@@ -127,8 +132,10 @@ export class ParallelReader {
       workerData: data,
       resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB },
     });
+    let boot!: () => void;
     const slot: Slot = {
       worker,
+      booted: new Promise<void>((r) => (boot = r)),
       inputs: inputs.map((b) => Buffer.from(b)),
       outputs: outputs.map((b) => new Float64Array(b)),
       free: inputs.map((_, i) => i),
@@ -146,13 +153,15 @@ export class ParallelReader {
       }));
       for (const w of slot.waiting.splice(0)) w.reject(err);
     };
-    worker.on('message', (b: EncodedBlock) => {
+    worker.on('message', (b: EncodedBlock | typeof WORKER_READY) => {
+      if (b === WORKER_READY) return boot();
       const p = slot.waiting.shift();
       if (p) p.resolve((p.done = b));
     });
     worker.on('error', fail);
     worker.on('messageerror', fail);
     worker.on('exit', (code) => {
+      boot();
       if (!this.#closing) fail(new Error(`worker exited with code ${code}`));
     });
     this.#slots.push(slot);
@@ -316,9 +325,20 @@ export class ParallelReader {
     }
   }
 
-  /** Ends the workers (after an error too). */
+  /**
+   * Ends the workers (after an error too). One still loading its modules is let boot first:
+   * terminating it then leaks the fds of the files it was reading (Node 20-26, as in
+   * probe-parallel.ts); one that has not booted in BOOT_WAIT_MS is terminated anyway.
+   */
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.all(this.#slots.map((s) => s.worker.terminate()));
+    await Promise.all(
+      this.#slots.map(async (s) => {
+        let t: NodeJS.Timeout | undefined;
+        await Promise.race([s.booted, new Promise<void>((r) => (t = setTimeout(r, BOOT_WAIT_MS).unref()))]);
+        clearTimeout(t);
+        await s.worker.terminate();
+      }),
+    );
   }
 }

@@ -1,5 +1,6 @@
 /** A parse worker of `lockscope report` (parallel.ts): blocks of lines in, encoded records out. */
 import { parentPort, workerData } from 'node:worker_threads';
+import { WORKER_READY } from '../platform/linux/probe-parallel-protocol.js';
 import { blockCounts, Encoder, parseBlock } from './block.js';
 import { keeper } from './filter.js';
 import type { BlockMessage, WorkerData } from './parallel.js';
@@ -17,3 +18,4 @@ port.on('message', (m: BlockMessage) => {
   const out = enc.finish(c, outputs[m.slot]);
   port.postMessage(out, out.nums ? [out.nums.buffer as ArrayBuffer] : []);
 });
+port.postMessage(WORKER_READY);
