@@ -27,7 +27,7 @@ export function openSource(name: string, stdin: Readable = process.stdin): Reada
 }
 
 /** The decompressed bytes: gzip is recognized by its first two bytes, whatever the name. */
-async function* bytes(src: Readable): AsyncGenerator<Buffer> {
+export async function* bytes(src: Readable): AsyncGenerator<Buffer> {
   const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const first = await it.next();
   if (first.done) return;

@@ -3,9 +3,8 @@
  * time), open waits and holds matched by waitId/holdId, and the bars of a timeline (at most
  * `maxBars` per process). Memory grows with the number of processes and paths, not of records.
  */
-import { commandLine } from '../cli/quote.js';
-import type { LockscopeRecord, RecordHolder } from '../record/index.js';
-import type { Bar, Concern, HolderRef, OpenHold, OutsideHold, PathStats, Proc, SnapshotSummary } from './model.js';
+import type { Rec } from './digest.js';
+import type { Bar, Concern, HolderRef, OpenHold, OutsideHold, PathStats, Proc } from './model.js';
 
 export interface ReconstructOptions {
   maxBars: number;
@@ -17,7 +16,6 @@ export interface ReconstructOptions {
 
 export const DEFAULT_RECONSTRUCT: ReconstructOptions = { maxBars: 60, maxOpen: 10_000, maxConcerns: 200 };
 const MAX_PATH_HOLDERS = 20;
-const MAX_STACK_CHARS = 4000;
 const MAX_LABELS = 5;
 const MAX_STACKS_PER_PROC = 16;
 const MAX_OUTSIDE = 10_000;
@@ -25,34 +23,15 @@ const FAILED = new Set(['timeout', 'aborted', 'error', 'leaked']);
 
 const scoreOf = (outcome: string, heldTooLong: boolean, ms: number): number => (heldTooLong || FAILED.has(outcome) ? 1e15 : 0) + ms;
 const score = (b: Bar): number => scoreOf(b.outcome, b.heldTooLong, b.to - b.from);
-const openHold = (r: LockscopeRecord, from: number, to: number): OpenHold => ({
+const openHold = (r: Rec, from: number, to: number): OpenHold => ({
   path: r.path,
   from,
   to,
-  label: r.label ?? null,
-  mode: r.mode ?? null,
-  lockKind: r.kind ?? null,
+  label: r.label,
+  mode: r.mode,
+  lockKind: r.kind,
   heldTooLong: false,
 });
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const clip = (s: unknown): string | null =>
-  typeof s === 'string' ? (s.length > MAX_STACK_CHARS ? `${s.slice(0, MAX_STACK_CHARS)}\n...` : s) : null;
-
-export function commandOf(h: Pick<RecordHolder, 'argv' | 'command'>): string | null {
-  const argv = Array.isArray(h.argv) && h.argv.every((a) => typeof a === 'string') ? h.argv : null;
-  return commandLine(argv, typeof h.command === 'string' ? h.command : null);
-}
-
-function snapshotSummary(s: LockscopeRecord['snapshot']): SnapshotSummary | null {
-  if (!s || typeof s !== 'object') return null;
-  return {
-    activeResources: typeof s.activeResources === 'object' && s.activeResources !== null ? s.activeResources : {},
-    inProcess: Array.isArray(s.inProcess) ? s.inProcess.length : 0,
-    eventLoopDelayP99: s.eventLoopDelay?.p99 ?? null,
-    rss: s.memory?.rss ?? null,
-    heapUsed: s.memory?.heapUsed ?? null,
-  };
-}
 
 export class Reconstructor {
   readonly procs = new Map<string, Proc>();
@@ -134,7 +113,7 @@ export class Reconstructor {
     return s;
   }
 
-  #waitBar(r: LockscopeRecord, from: number, to: number): Bar {
+  #waitBar(r: Rec, from: number, to: number): Bar {
     return {
       id: `b${++this.#bars}`,
       kind: 'wait',
@@ -142,16 +121,16 @@ export class Reconstructor {
       from,
       to,
       outcome: 'unfinished',
-      label: r.label ?? null,
-      mode: r.mode ?? null,
-      lockKind: r.kind ?? null,
+      label: r.label,
+      mode: r.mode,
+      lockKind: r.kind,
       waitedMs: null,
       heldMs: null,
       heldTooLong: false,
       code: null,
       errno: null,
       message: null,
-      stack: clip(r.snapshot?.stack),
+      stack: r.stack,
       holders: [],
       holdersComplete: null,
       snapshot: null,
@@ -183,21 +162,16 @@ export class Reconstructor {
     }
   }
 
-  #holderRefs(r: LockscopeRecord, waiter: Proc, t: number, scope: string): HolderRef[] {
+  #holderRefs(r: Rec, waiter: Proc, t: number, scope: string): HolderRef[] {
     const out: HolderRef[] = [];
     for (const h of r.holders) {
-      if (!h || typeof h !== 'object' || h.role !== 'holder' || !Number.isInteger(h.pid)) continue;
       // The probe sees processes of its own host (and boot).
-      const hp = this.proc(waiter.host, waiter.bootId, h.pid, typeof h.startTime === 'number' ? h.startTime : null, scope);
-      const command = commandOf(h);
+      const hp = this.proc(waiter.host, waiter.bootId, h.pid, h.startTime, scope);
+      const { command, stack, label, acquiredAt } = h;
       if (command && !hp.command) hp.command = command;
-      const card = h.card && typeof h.card === 'object' ? h.card : null;
-      const stack = clip(card?.stack);
-      const label = typeof card?.label === 'string' ? card.label : null;
       if (label) this.#label(hp, label);
       if (stack && hp.stacks.size < MAX_STACKS_PER_PROC && !hp.stacks.has(r.path)) hp.stacks.set(r.path, stack);
-      const acquiredAt = typeof card?.acquiredAt === 'number' ? card.acquiredAt : null;
-      out.push({ proc: hp.id, pid: h.pid, command, label, stack, lockKind: str(h.lockKind), lockMode: str(h.lockMode), acquiredAt });
+      out.push({ proc: hp.id, pid: h.pid, command, label, stack, lockKind: h.lockKind, lockMode: h.lockMode, acquiredAt });
       this.#seenHolding(hp, r.path, acquiredAt !== null && acquiredAt < t ? acquiredAt : t, t);
     }
     return out;
@@ -226,22 +200,24 @@ export class Reconstructor {
     }
   }
 
-  #concern(kind: Concern['kind'], proc: Proc, r: LockscopeRecord, t: number): void {
+  #concern(kind: Concern['kind'], proc: Proc, r: Rec, t: number): void {
     if (this.concerns.length >= this.#o.maxConcerns) this.concernsDropped++;
-    else this.concerns.push({ kind, proc: proc.id, path: r.path, label: r.label ?? null, heldMs: r.heldMs ?? null, time: t });
+    else this.concerns.push({ kind, proc: proc.id, path: r.path, label: r.label, heldMs: r.heldMs, time: t });
   }
 
-  add(r: LockscopeRecord, t: number, hostHint: string | null, scope: string): void {
+  /** `r` is not kept (the parallel reader reuses nothing of it, but nothing here may rely on that). */
+  add(r: Rec, scope: string): void {
+    const t = r.t;
     // A wait or hold began before the record that reports it.
-    const began = t - Math.max(typeof r.waitedMs === 'number' ? r.waitedMs : 0, typeof r.heldMs === 'number' ? r.heldMs : 0);
+    const began = t - Math.max(r.waitedMs ?? 0, r.heldMs ?? 0);
     if (began < this.first) this.first = began;
     if (t > this.last) this.last = t;
-    const p = this.proc(r.host ?? hostHint, r.bootId ?? null, r.pid, typeof r.startTime === 'number' ? r.startTime : null, scope);
+    const p = this.proc(r.host, r.bootId, r.pid, r.startTime, scope);
     p.lockscope = true;
     p.records++;
     this.#label(p, r.label);
-    const wk = typeof r.waitId === 'number' ? r.waitId : null;
-    const hk = typeof r.holdId === 'number' ? r.holdId : null;
+    const wk = r.waitId;
+    const hk = r.holdId;
     const waits = p.openWaits;
     const holds = p.openHolds;
     switch (r.event) {
@@ -255,9 +231,9 @@ export class Reconstructor {
         }
         const bar = this.#waitBar(r, t - (r.waitedMs ?? 0), t);
         bar.holders = holders;
-        bar.holdersComplete = r.holdersComplete ?? null;
-        bar.snapshot = snapshotSummary(r.snapshot);
-        this.#bound(waits, wk, { bar, dev: r.dev ?? null, ino: r.ino ?? null });
+        bar.holdersComplete = r.holdersComplete;
+        bar.snapshot = r.snapshot;
+        this.#bound(waits, wk, { bar, dev: r.dev, ino: r.ino });
         return;
       }
       case 'acquired':
@@ -270,7 +246,7 @@ export class Reconstructor {
           const bar = open?.bar ?? this.#waitBar(r, t - (r.waitedMs ?? 0), t);
           if (!open) {
             bar.holders = this.#holderRefs(r, p, t, scope);
-            bar.holdersComplete = r.holdersComplete ?? null;
+            bar.holdersComplete = r.holdersComplete;
           } else if (r.event !== 'acquired') {
             // Gave up while they were the known holders: still held at this moment.
             for (const h of bar.holders) this.#seenHolding(this.procs.get(h.proc)!, r.path, t, t);
@@ -278,12 +254,12 @@ export class Reconstructor {
           bar.to = t;
           bar.outcome = r.event;
           bar.waitedMs = r.waitedMs ?? bar.to - bar.from;
-          if (r.error && typeof r.error === 'object') {
-            bar.code = str(r.error.code);
-            bar.errno = typeof r.error.errno === 'number' ? r.error.errno : null;
-            bar.message = str(r.error.message);
+          if (r.error) {
+            bar.code = r.error.code;
+            bar.errno = r.error.errno;
+            bar.message = r.error.message;
           }
-          this.#wait(p, r.dev ?? null, r.ino ?? null, bar);
+          this.#wait(p, r.dev, r.ino, bar);
         }
         if (r.event === 'acquired' && hk !== null) this.#bound(holds, hk, openHold(r, t, t));
         return;

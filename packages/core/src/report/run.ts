@@ -1,20 +1,15 @@
 /** `lockscope report`: reads every input in turn, filters, reconstructs. */
 import type { Readable } from 'node:stream';
 import { LockscopeError } from '../errors.js';
-import type { LockscopeRecord } from '../record/index.js';
-import { extract, SKIP_REASONS, type SkipReason } from './extract.js';
+import { blockCounts, OVERSIZED, parseLine, type BlockCounts } from './block.js';
+import type { Rec } from './digest.js';
+import { SKIP_REASONS, type SkipReason } from './extract.js';
+import { keeper, type ReportFilters } from './filter.js';
 import { openSource, readLines } from './input.js';
+import { defaultParallel, ParallelReader, type ParallelOptions } from './parallel.js';
 import { Reconstructor, type ReconstructOptions } from './reconstruct.js';
 
-export interface ReportFilters {
-  /** Exact path, or a pattern with `*` (any characters). */
-  path?: string;
-  /** The process's own records, and waits whose holders include it. */
-  pid?: number;
-  host?: string;
-  since?: number;
-  until?: number;
-}
+export type { ReportFilters } from './filter.js';
 
 export interface InputSummary {
   name: string;
@@ -34,87 +29,96 @@ export interface ReportData {
   inputs: InputSummary[];
   filters: ReportFilters;
   r: Reconstructor;
+  /** Blocks parsed on worker threads (0: all on the main thread). Not output. */
+  workerBlocks: number;
 }
 
-function pathMatcher(p: string | undefined): ((s: string) => boolean) | null {
-  if (p === undefined) return null;
-  if (!p.includes('*')) return (s) => s === p;
-  const re = new RegExp(
-    `^${p
-      .split('*')
-      .map((x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*')}$`,
-  );
-  return (s) => re.test(s);
-}
-
+/**
+ * `parallel` is internal (tests, benchmarks): `threads: 0` is the single-thread reader the
+ * parallel one must match byte for byte.
+ */
 export async function runReport(
   inputs: readonly string[],
   filters: ReportFilters = {},
-  options: Partial<ReconstructOptions> & { stdin?: Readable } = {},
+  options: Partial<ReconstructOptions> & { stdin?: Readable; parallel?: Partial<ParallelOptions> } = {},
 ): Promise<ReportData> {
   const r = new Reconstructor(options);
   const skippedBy = Object.fromEntries([...SKIP_REASONS, 'oversized'].map((k) => [k, 0])) as ReportData['skippedBy'];
-  const out: ReportData = { records: 0, skipped: 0, skippedBy, filtered: 0, inputs: [], filters, r };
-  const matchPath = pathMatcher(filters.path);
-  const keep = (rec: LockscopeRecord, t: number, host: string | null): boolean => {
-    if (filters.since !== undefined && t < filters.since) return false;
-    if (filters.until !== undefined && t > filters.until) return false;
-    if (filters.host !== undefined && host !== filters.host) return false;
-    if (matchPath && !matchPath(rec.path)) return false;
-    if (filters.pid !== undefined && rec.pid !== filters.pid && !rec.holders.some((h) => h?.pid === filters.pid)) return false;
-    return true;
-  };
-  for (const [i, name] of inputs.entries()) {
-    const s: InputSummary = { name, lines: 0, records: 0, skipped: 0, error: null };
-    out.inputs.push(s);
-    const scope = `?${i}`;
-    const skip = (why: SkipReason | 'oversized'): void => {
-      s.skipped++;
-      out.skipped++;
-      skippedBy[why]++;
-    };
-    let src: Readable;
-    try {
-      src = openSource(name, options.stdin);
-    } catch (e) {
-      throw inputError(name, e);
-    }
-    try {
-      await readLines(src, {
-        line: (text) => {
-          s.lines++;
-          const x = extract(text);
-          if (typeof x === 'string') return skip(x);
-          s.records++;
-          out.records++;
-          const host = x.record.host ?? x.hostHint;
-          if (!keep(x.record, x.t, host)) {
-            out.filtered++;
-            return;
-          }
+  const out: ReportData = { records: 0, skipped: 0, skippedBy, filtered: 0, inputs: [], filters, r, workerBlocks: 0 };
+  const keep = keeper(filters);
+  const par = { ...defaultParallel(), ...options.parallel };
+  const reader = par.threads > 0 ? new ParallelReader(par, filters) : null;
+  try {
+    for (const [i, name] of inputs.entries()) {
+      const s: InputSummary = { name, lines: 0, records: 0, skipped: 0, error: null };
+      out.inputs.push(s);
+      const scope = `?${i}`;
+      const skip = (why: SkipReason | 'oversized', n = 1): void => {
+        s.skipped += n;
+        out.skipped += n;
+        skippedBy[why] += n;
+      };
+      const add = (rec: Rec): void => {
+        try {
+          r.add(rec, scope);
+        } catch {
+          // A record of the right shape with wrong insides: skipped, never a crash.
+          s.records--;
+          out.records--;
+          skip('invalid');
+        }
+      };
+      let src: Readable;
+      try {
+        src = openSource(name, options.stdin);
+      } catch (e) {
+        throw inputError(name, e);
+      }
+      const counts = (c: BlockCounts): void => {
+        s.lines += c.lines;
+        s.records += c.records;
+        out.records += c.records;
+        out.filtered += c.filtered;
+        for (const [k, why] of SKIP_REASONS.entries()) if (c.skips[k]) skip(why, c.skips[k]);
+        if (c.skips[OVERSIZED]) skip('oversized', c.skips[OVERSIZED]);
+      };
+      try {
+        if (reader)
+          await reader.read(src, {
+            counts,
+            record: add,
+            oversized: () => {
+              s.lines++;
+              skip('oversized');
+            },
+          });
+        else {
+          const c = blockCounts();
           try {
-            r.add(x.record, x.t, x.hostHint, scope);
-          } catch {
-            // A record of the right shape with wrong insides: skipped, never a crash.
-            s.records--;
-            out.records--;
-            skip('invalid');
+            await readLines(src, {
+              line: (text) => parseLine(text, keep, c, add, false),
+              oversized: () => {
+                c.lines++;
+                c.skips[OVERSIZED]!++;
+              },
+            });
+          } finally {
+            counts(c);
           }
-        },
-        oversized: () => {
-          s.lines++;
-          skip('oversized');
-        },
-      });
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException)?.code;
-      // A file that cannot be opened is the caller's mistake; a stream that breaks mid-way (a
-      // truncated .gz) keeps what it gave.
-      if (s.lines === 0 && (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'EPERM')) throw inputError(name, e);
-      s.error = `${code ?? 'ERR'}: ${(e as Error)?.message ?? String(e)}`;
+        }
+      } catch (e) {
+        if (e instanceof LockscopeError) throw e; // a parse worker failed: not this input's fault
+        const code = (e as NodeJS.ErrnoException)?.code;
+        // A file that cannot be opened is the caller's mistake; a stream that breaks mid-way (a
+        // truncated .gz) keeps what it gave.
+        if (s.lines === 0 && (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'EPERM')) throw inputError(name, e);
+        s.error = `${code ?? 'ERR'}: ${(e as Error)?.message ?? String(e)}`;
+      }
     }
+  } finally {
+    await reader?.close();
   }
+  out.workerBlocks = reader?.workerBlocks ?? 0;
   r.finish();
   return out;
 }
