@@ -66,8 +66,8 @@ export function onHeld(
   if (wait === undefined && !instrumentationActive()) return undefined;
   const cfg = liveConfig();
   const opts = wait?.opts ?? resolveCallOptions(caller?.name || 'lock', path, req);
-  // A wait that blocked captured its caller's stack then; a lock granted at once captures it now
-  // (still inside the call), unless stacks are kept for waits only (snapshot.stack 'waits').
+  // The call's Wait captured its caller's stack at the call's start (or, with snapshot.stack
+  // 'waits', only if it blocked: locks granted at once then keep none); without a Wait, now.
   const stack = wait?.stack ?? (holdStacks(cfg) ? captureStack(wait?.caller ?? caller ?? onHeld) : null);
   const h = new Hold(path, dev, ino, req.kind, req.mode, req.range, opts, stack, wait);
   if (wait) wait.holdId = h.id;

@@ -17,6 +17,7 @@ import { readCards } from './cards.js';
 import { contendedChannel } from './channels.js';
 import { deliverDirect, publishRecord, wanted, wantedDirect } from './direct.js';
 import { ensureEventLoopMonitor } from './eld.js';
+import { holdStacks } from './holds.js';
 import { instrumentationActive } from './listening.js';
 import { registry, type Tracked } from './registry.js';
 import { takeSnapshot } from './snapshot.js';
@@ -98,9 +99,10 @@ export class Wait implements Tracked {
   /** Set by onHeld when this call acquired the lock. */
   holdId: number | null = null;
   /**
-   * The caller's stack: captured when the call starts waiting or fails, still inside the call
-   * (captureStackTrace cuts at `caller`, so it is the same stack as at its first line). A lock
-   * granted at once leaves it to its Hold (holds.ts).
+   * The caller's stack (captureStackTrace cuts at `caller`). When locks granted at once keep
+   * theirs (the default), captured at the call's first line, where the frames V8 must decode above
+   * the cut are fewest; with snapshot.stack 'waits', only when the call starts waiting or fails
+   * (still inside the call, so the same stack).
    */
   stack: CapturedStack | null = null;
 
@@ -175,8 +177,9 @@ export function beginWait(path: string, req: InstrumentedRequest, caller?: Funct
   const opts = resolveCallOptions(fn, path, req);
   const timeout = typeof req.timeout === 'number' && req.timeout >= 0 ? req.timeout : Infinity;
   const w = new Wait(path, req.kind, req.mode, req.range, opts, caller ?? beginWait, timeout);
-  // Without a public caller to cut at, later is too late to tell the caller's frames apart.
-  if (caller === undefined) w.captureStack();
+  // Without a public caller to cut at, later is too late to tell the caller's frames apart. A
+  // stack every hold keeps is cheapest taken here (measured: docs/benchmarks.md, issue 14).
+  if (caller === undefined || holdStacks()) w.captureStack();
   registry.add(w);
   ensureEventLoopMonitor();
   return w;
