@@ -99,6 +99,10 @@ const EVENT_INDEX = new Map<string, number>(RECORD_EVENTS.map((e, i) => [e, i]))
 const FIELDS = 24;
 const HOLDER_FIELDS = 8;
 const f = (v: number | null): number => (v === null ? NaN : v);
+/** Number and string fields in encoding order; a string's index (holders' from 9) is its last-value slot. */
+const REC_NUMBERS = ['startTime', 'waitId', 'holdId', 'waitedMs', 'heldMs', 'dev', 'ino'] as const;
+const REC_STRINGS = ['path', 'host', 'bootId', 'label', 'kind', 'mode', 'stack'] as const;
+const HOLDER_STRINGS = ['command', 'stack', 'label', 'lockKind', 'lockMode'] as const;
 const nf = (v: number): number | null => (v !== v ? null : v);
 
 export class Encoder {
@@ -144,20 +148,8 @@ export class Encoder {
     a[i++] = EVENT_INDEX.get(r.event)!;
     a[i++] = r.t;
     a[i++] = r.pid;
-    a[i++] = f(r.startTime);
-    a[i++] = f(r.waitId);
-    a[i++] = f(r.holdId);
-    a[i++] = f(r.waitedMs);
-    a[i++] = f(r.heldMs);
-    a[i++] = f(r.dev);
-    a[i++] = f(r.ino);
-    a[i++] = this.#s(r.path, 0);
-    a[i++] = this.#s(r.host, 1);
-    a[i++] = this.#s(r.bootId, 2);
-    a[i++] = this.#s(r.label, 3);
-    a[i++] = this.#s(r.kind, 4);
-    a[i++] = this.#s(r.mode, 5);
-    a[i++] = this.#s(r.stack, 6);
+    for (let k = 0; k < REC_NUMBERS.length; k++) a[i++] = f(r[REC_NUMBERS[k]!]);
+    for (let k = 0; k < REC_STRINGS.length; k++) a[i++] = this.#s(r[REC_STRINGS[k]!], k);
     a[i++] = hc === null ? -1 : hc === true ? -2 : hc === false ? -3 : this.#val(hc);
     a[i++] = r.snapshot === null ? -1 : this.#val(r.snapshot);
     a[i++] = r.error === null ? 0 : 1;
@@ -169,11 +161,7 @@ export class Encoder {
       a[i++] = h.pid;
       a[i++] = f(h.startTime);
       a[i++] = f(h.acquiredAt);
-      a[i++] = this.#s(h.command, 9);
-      a[i++] = this.#s(h.stack, 10);
-      a[i++] = this.#s(h.label, 11);
-      a[i++] = this.#s(h.lockKind, 12);
-      a[i++] = this.#s(h.lockMode, 13);
+      for (let k = 0; k < HOLDER_STRINGS.length; k++) a[i++] = this.#s(h[HOLDER_STRINGS[k]!], 9 + k);
     }
     this.#at = i;
     this.#n++;
@@ -229,25 +217,15 @@ export function decodeBlock(b: EncodedBlock, slot: Float64Array | null, fn: (r: 
     snapshot: null,
     error: null,
   };
+  const m = r as unknown as Record<string, unknown>;
   let i = 0;
   for (let k = 0; k < b.n; k++) {
     r.event = RECORD_EVENTS[a[i]!]!;
     r.t = a[i + 1]!;
     r.pid = a[i + 2]!;
-    r.startTime = nf(a[i + 3]!);
-    r.waitId = nf(a[i + 4]!);
-    r.holdId = nf(a[i + 5]!);
-    r.waitedMs = nf(a[i + 6]!);
-    r.heldMs = nf(a[i + 7]!);
-    r.dev = nf(a[i + 8]!);
-    r.ino = nf(a[i + 9]!);
-    r.path = strs[a[i + 10]!]!;
-    r.host = s(a[i + 11]!);
-    r.bootId = s(a[i + 12]!);
-    r.label = s(a[i + 13]!);
-    r.kind = s(a[i + 14]!);
-    r.mode = s(a[i + 15]!);
-    r.stack = s(a[i + 16]!);
+    // path's index is never -1: it comes out a string.
+    for (let j = 0; j < REC_NUMBERS.length; j++) m[REC_NUMBERS[j]!] = nf(a[i + 3 + j]!);
+    for (let j = 0; j < REC_STRINGS.length; j++) m[REC_STRINGS[j]!] = s(a[i + 10 + j]!);
     const hc = a[i + 17]!;
     r.holdersComplete = hc === -1 ? null : hc === -2 ? true : hc === -3 ? false : (vals[hc] as boolean | null);
     const sn = a[i + 18]!;

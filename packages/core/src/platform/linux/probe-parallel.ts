@@ -11,17 +11,8 @@ import { closeSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import {
-  claimJob,
-  newControl,
-  requestStop,
-  takeNotedFd,
-  takePid,
-  WORKER_READY,
-  WORKER_STALLED,
-  type ScanBatch,
-  type ScanJob,
-} from './probe-parallel-protocol.js';
+import { claimJob, newControl, requestStop, takeNotedFd, takePid, WORKER_READY, WORKER_STALLED } from './probe-parallel-protocol.js';
+import type { ScanBatch, ScanJob } from './probe-parallel-protocol.js';
 import type { RawScan, ScanSpec } from './probe-scan.js';
 
 export type ProbeThreads = 1 | 2 | 'auto';
