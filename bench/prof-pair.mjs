@@ -58,8 +58,7 @@ if (how === 'sync') {
 }
 const c = process.cpuUsage(c0);
 // CPU time of this process (all its threads) per pair: less disturbed by other load than wall-clock.
-console.log(
-  `${who} ${how}: ${(Number(process.hrtime.bigint() - t0) / N / 1000).toFixed(2)} µs/pair wall, ${((c.user + c.system) / N).toFixed(2)} µs CPU`,
-);
+const wallUs = Number(process.hrtime.bigint() - t0) / N / 1000;
+console.log(`${who} ${how}: ${wallUs.toFixed(2)} µs/pair wall, ${((c.user + c.system) / N).toFixed(2)} µs CPU`);
 fs.rmSync(dir, { recursive: true, force: true });
 process.exit(0);
