@@ -19,6 +19,15 @@ const LOAD = 300;
 const OPENERS = 7;
 
 const tasks = (): number => readdirSync('/proc/self/task').length;
+/**
+ * The thread count once `t0` is reached or 2 s passed: a terminated worker's thread is gone only
+ * once its exit has been processed, a little after terminate() resolves. A thread left behind
+ * still fails the test.
+ */
+async function tasksSettled(t0: number): Promise<number> {
+  for (let i = 0; i < 100 && tasks() !== t0; i++) await new Promise((r) => setTimeout(r, 20));
+  return tasks();
+}
 /** This process's fds with their targets (a failure shows which one is left). */
 const fds = (): string[] =>
   readdirSync('/proc/self/fd')
@@ -152,13 +161,13 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
       // (Whether a warm worker is left depends on where the abort landed: before the scan, the one
       // warmed up above stays; mid-scan, it is ended. Either way nothing is left after closing it.)
       await closeScanWorker();
-      expect(tasks()).toBe(t0);
+      expect(await tasksSettled(t0)).toBe(t0);
       expect(fds()).toEqual(f0);
 
       const d = await probe(target, { threads: 2, timeout: 3, sliceMs: 1 });
       if (!d.complete) expect(d.incomplete).toContain('deadline');
       await closeScanWorker();
-      expect(tasks()).toBe(t0);
+      expect(await tasksSettled(t0)).toBe(t0);
       expect(fds()).toEqual(f0);
     }
   }, 60_000);
@@ -177,7 +186,7 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
       });
       await closeScanWorker();
     }
-    expect(tasks()).toBe(t0);
+    expect(await tasksSettled(t0)).toBe(t0);
     expect(fds()).toEqual(f0);
   }, 120_000);
 
@@ -197,7 +206,7 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
     }
     expect(scanWorkerAlive()).toBe(false);
     await closeScanWorker();
-    expect(tasks()).toBe(t0);
+    expect(await tasksSettled(t0)).toBe(t0);
     expect(fds()).toEqual(f0);
   }, 60_000);
 
@@ -223,8 +232,7 @@ describe.skipIf(!linux)('probe full scan on two threads', () => {
       setScanWorkerFaultForTest(null);
     }
     // The dead worker's thread is gone once its exit has been processed.
-    for (let i = 0; i < 100 && tasks() !== t0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(tasks()).toBe(t0);
+    expect(await tasksSettled(t0)).toBe(t0);
   }, 60_000);
 
   it('rejects a bad threads option with a typed error', async () => {
