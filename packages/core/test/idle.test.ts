@@ -316,6 +316,26 @@ describe.skipIf(!linux)('waitIdle with real writers', () => {
     expect(resources()).toEqual({ ...before, inotifyFds: 0, watches: 0 });
   });
 
+  it('20 waits on one AbortSignal: one listener (no MaxListenersExceededWarning), every wait aborted', async () => {
+    const f = file();
+    const w = await writer();
+    await w.send(`open ${f}`);
+    const warnings: string[] = [];
+    const onWarning = (e: Error): void => void warnings.push(`${e.name}: ${e.message}`);
+    process.on('warning', onWarning);
+    try {
+      const ac = new AbortController();
+      const waits = Array.from({ length: 20 }, () => expectLockError(waitIdle(f, { quietMs: 50, signal: ac.signal }), 'aborted'));
+      await new Promise((r) => setTimeout(r, 100));
+      ac.abort();
+      expect(await Promise.all(waits)).toHaveLength(20);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((m) => m.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+  });
+
   it('self: this process writing counts only with self: true', async () => {
     const f = file();
     const fd = openSync(f, 'a');

@@ -11,7 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { invalidArgument, lockErrorFromErrno, LockError, unsupportedPlatform, errnoNumber } from '../errors.js';
-import { isAbortSignal } from '../lock/abort.js';
+import { isAbortSignal, watchAbort } from '../lock/abort.js';
 import { checkTimeout } from '../lock/request.js';
 import { lockErrors } from '../errors/factories.js';
 import { checkPath, show } from '../path.js';
@@ -117,7 +117,7 @@ class IdleWait {
 
   private timer: NodeJS.Timeout | null = null;
   private timeoutTimer: NodeJS.Timeout | null = null;
-  private onAbort: (() => void) | null = null;
+  private unwatchAbort: (() => void) | null = null;
   private readonly ac = new AbortController();
 
   /** Start of the quiet window (performance.now()). */
@@ -169,11 +169,8 @@ class IdleWait {
     }
     this.setBase();
     if (o.timeout !== Infinity) this.timeoutTimer = setTimeout(() => this.giveUp('timeout'), o.timeout);
-    if (o.signal) {
-      const s = o.signal;
-      this.onAbort = () => this.giveUp('aborted');
-      s.addEventListener('abort', this.onAbort, { once: true });
-    }
+    // One listener per signal however many waits share it (lock/abort.ts).
+    if (o.signal) this.unwatchAbort = watchAbort(o.signal, () => this.giveUp('aborted'));
     // Ref'd like any pending I/O: a script that awaits waitIdle() waits for it.
     this.timer = setTimeout(this.tick, 0);
   }
@@ -555,8 +552,8 @@ class IdleWait {
     if (this.timer) clearTimeout(this.timer);
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
     this.timer = this.timeoutTimer = null;
-    if (this.onAbort) this.o.signal?.removeEventListener('abort', this.onAbort);
-    this.onAbort = null;
+    this.unwatchAbort?.();
+    this.unwatchAbort = null;
     this.ac.abort();
     this.file?.close();
   }
