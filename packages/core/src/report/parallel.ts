@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Worker } from 'node:worker_threads';
 import { LockscopeError } from '../errors.js';
-import { WORKER_READY } from '../platform/linux/probe-parallel-protocol.js';
+import { terminateWhenBooted, WORKER_READY } from '../worker-boot.js';
 import { blockCounts, decodeBlock, parseBlock, parseLine, type BlockCounts, type EncodedBlock, type Keep } from './block.js';
 import type { Rec } from './digest.js';
 import { keeper, type ReportFilters } from './filter.js';
@@ -34,8 +34,6 @@ const MAX_THREADS = 3;
 const YOUNG_MB = 4;
 /** Blocks in flight per worker. */
 const WINDOW = 2;
-/** How long a worker being ended gets to finish booting (see close). */
-const BOOT_WAIT_MS = 10_000;
 /** Answers queued at most (worker answers and blocks parsed here, waiting for their turn). */
 const MAX_QUEUED = 8;
 
@@ -325,20 +323,9 @@ export class ParallelReader {
     }
   }
 
-  /**
-   * Ends the workers (after an error too). One still loading its modules is let boot first:
-   * terminating it then leaks the fds of the files it was reading (Node 20-26, as in
-   * probe-parallel.ts); one that has not booted in BOOT_WAIT_MS is terminated anyway.
-   */
+  /** Ends the workers (after an error too), each once it has booted (worker-boot.ts). */
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.all(
-      this.#slots.map(async (s) => {
-        let t: NodeJS.Timeout | undefined;
-        await Promise.race([s.booted, new Promise<void>((r) => (t = setTimeout(r, BOOT_WAIT_MS).unref()))]);
-        clearTimeout(t);
-        await s.worker.terminate();
-      }),
-    );
+    await Promise.all(this.#slots.map((s) => terminateWhenBooted(s.worker, s.booted)));
   }
 }

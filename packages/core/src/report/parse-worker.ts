@@ -1,6 +1,6 @@
 /** A parse worker of `lockscope report` (parallel.ts): blocks of lines in, encoded records out. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { WORKER_READY } from '../platform/linux/probe-parallel-protocol.js';
+import { WORKER_READY } from '../worker-boot.js';
 import { blockCounts, Encoder, parseBlock } from './block.js';
 import { keeper } from './filter.js';
 import type { BlockMessage, WorkerData } from './parallel.js';

@@ -62,8 +62,6 @@ export function takeNotedFd(ctl: Int32Array): { fd: number; pid: number } | null
   return { fd, pid: ctl[CTL_FD_PID]! };
 }
 
-/** The worker's first message: its modules (and koffi) are loaded. */
-export const WORKER_READY = 'ready';
 /** Tests ('stall' fault): the worker holds its directory fd open and ignores the stop flag from now on. */
 export const WORKER_STALLED = 'stalled';
 

@@ -11,7 +11,8 @@ import { closeSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { claimJob, newControl, requestStop, takeNotedFd, takePid, WORKER_READY, WORKER_STALLED } from './probe-parallel-protocol.js';
+import { terminateWhenBooted, WORKER_READY } from '../../worker-boot.js';
+import { claimJob, newControl, requestStop, takeNotedFd, takePid, WORKER_STALLED } from './probe-parallel-protocol.js';
 import type { ScanBatch, ScanJob } from './probe-parallel-protocol.js';
 import type { RawScan, ScanSpec } from './probe-scan.js';
 
@@ -23,8 +24,6 @@ const AUTO_MIN_PROCESSES = 200;
 const IDLE_MS = 5000;
 /** How long a stopped worker gets to close its directory fd before it is terminated anyway. */
 const STOP_GRACE_MS = 1000;
-/** How long a worker being ended gets to finish booting (see terminate). */
-const BOOT_WAIT_MS = 10_000;
 
 /** What the scan needs from the probe's session (probe.ts). */
 export interface ParallelSession<T> {
@@ -157,15 +156,8 @@ function terminate(slot: Slot): Promise<void> {
   clearTimeout(slot.timer);
   if (warm === slot) warm = null;
   slot.dead = true;
-  // Terminating a worker while it loads its modules leaks the fds of the files it was reading
-  // (Node 20-26): it is let boot first, which takes a few ms and depends on no other process;
-  // one that has not booted in BOOT_WAIT_MS is terminated anyway (a leak rather than a hang).
-  slot.ending ??= (async () => {
-    let t: NodeJS.Timeout | undefined;
-    await Promise.race([slot.untilBooted, new Promise<void>((r) => (t = setTimeout(r, BOOT_WAIT_MS).unref()))]);
-    clearTimeout(t);
-    await slot.worker.terminate();
-  })();
+  // Let boot first: terminating a worker while it loads its modules leaks fds (worker-boot.ts).
+  slot.ending ??= terminateWhenBooted(slot.worker, slot.untilBooted);
   return slot.ending;
 }
 

@@ -5,6 +5,7 @@
  * the raw scans of pids with a hit or an error, and the plain pids with nothing of interest.
  */
 import { parentPort } from 'node:worker_threads';
+import { WORKER_READY } from '../../worker-boot.js';
 import { setDentsBufferSizeForTest } from './procfs.js';
 import { scanMaps, startFdScan, type RawScan, type ScanSpec } from './probe-scan.js';
 import {
@@ -13,7 +14,6 @@ import {
   noteFdPid,
   stopRequested,
   takePid,
-  WORKER_READY,
   WORKER_STALLED,
   type ScanBatch,
   type ScanJob,
