@@ -15,13 +15,14 @@
  * table (kernel busy, POSIX, instrumented, or the table is non-empty) first fstats every unplaced
  * holder's fd and files it under its (dev, ino): the table is complete whenever it is consulted.
  */
+import { performance } from 'node:perf_hooks';
 import { errnoNumber, invalidArgument, LockError, lockErrorFromErrno, unsupportedPlatform } from '../errors.js';
 import { backend, unsupportedMessage, type FileId, type PlatformBackend } from '../platform/index.js';
 import { S_IFREG } from '../platform/types.js';
 import { watchAbort } from './abort.js';
 import { abortError, deadlockError, notALockFile, timeoutError, waiterFailed } from './errors.js';
 import * as events from './events.js';
-import { LockHandle } from './handle.js';
+import { LockHandle, watchLeak } from './handle.js';
 import type { LockRequest } from './request.js';
 import {
   allEntries,
@@ -52,8 +53,28 @@ type Outcome = typeof HELD | typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL | LockE
 
 let ready: PlatformBackend | null = null;
 const id: FileId = { dev: 0, ino: 0, type: 0 };
-/** Held requests granted on the fast path, not (yet) in the table. */
-const unplaced = new Set<LockRequest>();
+/**
+ * Held requests granted on the fast path, not (yet) in the table; each knows its index
+ * (`unplacedAt`). An array, not a Set: a Set that goes 0 -> 1 -> 0 entries on every uncontended
+ * pair is rehashed each time.
+ */
+const unplaced: LockRequest[] = [];
+
+function addUnplaced(req: LockRequest): void {
+  req.unplacedAt = unplaced.push(req) - 1;
+}
+
+/** Swap-remove: order does not matter. */
+function removeUnplaced(req: LockRequest): void {
+  const i = req.unplacedAt;
+  if (i < 0) return;
+  req.unplacedAt = -1;
+  const last = unplaced.pop()!;
+  if (last !== req) {
+    unplaced[i] = last;
+    last.unplacedAt = i;
+  }
+}
 /** Requests in the table (given an entry, not yet detached). */
 let placedCount = 0;
 
@@ -138,10 +159,11 @@ function place(req: LockRequest): TableEntry {
 
 /** File every fast-path holder under its identity, so the table is complete before it is consulted. */
 function placeUnplaced(platform: PlatformBackend): void {
-  for (const u of unplaced) {
+  if (unplaced.length === 0) return;
+  for (const u of unplaced.slice()) {
     // fstat of an open fd does not fail in practice; if it did, that holder stays unplaced.
     if (platform.fileId(u.fd, id) !== 0) continue;
-    unplaced.delete(u);
+    removeUnplaced(u);
     setIdentity(u);
     place(u).active.push(u);
   }
@@ -272,7 +294,7 @@ export function attempt(req: LockRequest, platform: PlatformBackend): Outcome {
     openFd(req, platform, false);
     const out = kernelTry(req, platform);
     if (out === HELD) {
-      unplaced.add(req);
+      addUnplaced(req);
       return HELD;
     }
     if (out !== BUSY_KERNEL) return out;
@@ -329,7 +351,7 @@ function unlockKernel(req: LockRequest, platform: PlatformBackend): number {
 /** Leave the table and give up the fd, without letting others in (see finish). */
 function detach(req: LockRequest, platform: PlatformBackend): void {
   const entry = req.entry;
-  if (entry === null) unplaced.delete(req);
+  if (entry === null) removeUnplaced(req);
   else if (!removeFrom(entry.active, req)) removeFrom(entry.queue, req);
   if (req.placed) {
     req.placed = false;
@@ -490,8 +512,11 @@ function settle(req: LockRequest, err: LockError | undefined): void {
   const { resolve, reject } = req;
   req.resolve = req.reject = null;
   events.acquireEnd(req, err);
-  if (err === undefined) resolve?.(newHandle(req));
-  else reject?.(err);
+  if (err === undefined) {
+    const h = new LockHandle(req, releaseRequest);
+    resolve?.(h);
+    watchLeak(h);
+  } else reject?.(err);
 }
 
 let watching = false;
@@ -536,9 +561,11 @@ export function releaseRequest(req: LockRequest, leaked: boolean): LockError | u
   return rc === 0 ? undefined : lockErrorFromErrno(platform.lockSyscall(req.kind), -rc, req.path, req.kind);
 }
 
-/** The handle of a granted request: the only place handles are made. */
+/** The handle of a granted request, queued for leak detection (settle() makes a waited-for one). */
 export function newHandle(req: LockRequest): LockHandle {
-  return new LockHandle(req, releaseRequest);
+  const h = new LockHandle(req, releaseRequest);
+  watchLeak(h);
+  return h;
 }
 
 /** Counts for tests and diagnostics: in-process requests by state, parked POSIX fds. */
@@ -551,7 +578,7 @@ export function engineStats(): {
   parkedFds: number;
   lateGrantsUndone: number;
 } {
-  let held = unplaced.size;
+  let held = unplaced.length;
   let waiting = 0;
   let queued = 0;
   let cancelling = 0;

@@ -1,3 +1,4 @@
+import { afterTurn } from '../after-turn.js';
 import type { LockError } from '../errors.js';
 import type { LockKind } from '../vocabulary.js';
 import * as events from './events.js';
@@ -33,14 +34,15 @@ function leakRegistry(release: ReleaseRequest): FinalizationRegistry<LockRequest
 
 /**
  * Handles waiting to be registered with the leak detector. Registering (and unregistering at
- * release) costs about as much as a quarter of an uncontended pair, so it waits for the next
- * microtask: a lock released before then (tryLock + releaseSync in one go) never pays it. The
- * queue holds the handle strongly until then, so a leak is never missed: a handle dropped right
- * away is registered first and collected later.
+ * release) costs about a quarter of an uncontended pair, so it waits until the current turn of the
+ * event loop is over (after-turn.ts): a lock released before then (tryLock + releaseSync, or
+ * `withLock` around synchronous work, or an awaited acquire released in its continuation) never
+ * pays it, and a grant's continuation runs before it. The queue holds the handle strongly until
+ * then, so a leak is never missed: a handle dropped right away is registered first and collected later.
  */
 let toRegister: LockHandle[] = [];
-let flushQueued = false;
-/** A long synchronous loop of lock calls registers in batches, so the queue stays small. */
+let flushScheduled = false;
+/** A long loop of lock calls in one turn registers in batches, so the queue stays small. */
 const MAX_QUEUED = 256;
 
 function flushRegistrations(): void {
@@ -49,9 +51,21 @@ function flushRegistrations(): void {
   for (const h of q) h[REGISTER]();
 }
 
-function flushFromMicrotask(): void {
-  flushQueued = false;
+function flushAfterTurn(): void {
+  flushScheduled = false;
   flushRegistrations();
+}
+
+/**
+ * Queue a handle just given to its caller (returned or resolved) for leak detection. Called by
+ * the engine after the hand-over, so a waiting caller's continuation is not delayed by it.
+ */
+export function watchLeak(h: LockHandle): void {
+  if (toRegister.push(h) >= MAX_QUEUED) flushRegistrations();
+  else if (!flushScheduled) {
+    flushScheduled = true;
+    afterTurn(flushAfterTurn);
+  }
 }
 
 const REGISTER = Symbol('register');
@@ -73,7 +87,7 @@ export class LockHandle {
   readonly #leaks: FinalizationRegistry<LockRequest>;
   #registered = false;
 
-  /** @internal Made by the engine only (engine.ts newHandle). */
+  /** @internal Made by the engine only (engine.ts newHandle and settle). */
   constructor(req: LockRequest, release: ReleaseRequest) {
     this.#req = req;
     this.#release = release;
@@ -84,11 +98,6 @@ export class LockHandle {
     this.range = req.range;
     this.acquiredAt = req.acquiredAt;
     this.waitedMs = req.waitedMs;
-    if (toRegister.push(this) >= MAX_QUEUED) flushRegistrations();
-    else if (!flushQueued) {
-      flushQueued = true;
-      queueMicrotask(flushFromMicrotask);
-    }
   }
 
   /** @internal */

@@ -1,4 +1,5 @@
 /** Public lock API: lock(), tryLock(), withLock(). See docs/locking.md. */
+import { performance } from 'node:perf_hooks';
 import { invalidArgument } from '../errors.js';
 import { backend } from '../platform/index.js';
 import { abandon, attemptOrThrow, engineStats, HELD, newHandle, platformFor, startWaiting } from './engine.js';

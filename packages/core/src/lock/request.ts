@@ -3,6 +3,7 @@
  * (path, identity, kind, mode, range, timing, timeout, signal, state) lives here. It never
  * references its LockHandle, so a leaked handle can be garbage-collected and reported.
  */
+import { performance } from 'node:perf_hooks';
 import { resolveCallOptions } from '../config.js';
 import type { Wait } from '../diagnostics/tracker.js';
 import type { Hold } from '../diagnostics/holds.js';
@@ -70,6 +71,8 @@ export class LockRequest {
   entry: TableEntry | null = null;
   /** Counted in the engine's table population (set with `entry`, cleared when it leaves). */
   placed = false;
+  /** Index in the engine's list of fast-path holders not in the table, -1 when not there. */
+  unplacedAt = -1;
   /** Where the wait happened, if it waited: behind an in-process holder or in the kernel. */
   waitedOn: 'in-process' | 'kernel' | null = null;
   /** The in-process request it queued behind (for messages and diagnostics). */

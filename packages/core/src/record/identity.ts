@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { hostname } from 'node:os';
 import { identityBackend } from '../platform/identity.js';
 

@@ -3,6 +3,7 @@
  * F_GETLK names at most one POSIX holder and never flock or OFD ones), so `locks` stays empty and
  * the result says so instead of guessing that an opener holds the lock. NOT RUN ON A MAC.
  */
+import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import type { IncompleteReason, ProbeAccess, ProbeOpener, ProbeResult } from '../../probe/types.js';
 import { NO_LOCK_OWNER_API, statForProbe } from '../../probe/shared.js';

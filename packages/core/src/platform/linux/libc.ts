@@ -138,7 +138,3 @@ function writeU64(buf: Buffer, offset: number, n: number): void {
   buf.writeUInt32LE(n % 4294967296, offset);
   buf.writeUInt32LE(Math.floor(n / 4294967296), offset + 4);
 }
-
-export function readU64(buf: Buffer, offset: number): number {
-  return buf.readUInt32LE(offset + 4) * 4294967296 + buf.readUInt32LE(offset);
-}

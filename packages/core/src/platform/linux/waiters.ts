@@ -13,7 +13,9 @@
  * uncaught exception) every blocked thread is interrupted synchronously, because Node would
  * otherwise hang joining a thread stuck in flock().
  */
+import { performance } from 'node:perf_hooks';
 import { Worker, SHARE_ENV } from 'node:worker_threads';
+import { afterTurn } from '../../after-turn.js';
 import type { LockKind } from '../../errors.js';
 import type { PendingWait, WaitDone } from '../types.js';
 import { libc, SIGURG, SA_RESTART, SIGACTION_SIZE, SIGACTION_FLAGS_OFFSET } from './libc.js';
@@ -53,6 +55,8 @@ class WaiterThread {
   job: Job | null = null;
   /** performance.now() when it last became idle. */
   idleSince = 0;
+  /** Whether the worker is ref'd (it is while it has a job, and until the turn it ended in is over). */
+  refd = true;
 
   constructor() {
     const sab = new SharedArrayBuffer(S_SLOTS * 4);
@@ -112,7 +116,10 @@ export function startWait(fd: number, kind: LockKind, exclusive: boolean, start:
   seqCounter = seqCounter >= 0x7fffffff ? 1 : seqCounter + 1;
   const job = new Job(t, seqCounter, done);
   t.job = job;
-  t.worker.ref();
+  if (!t.refd) {
+    t.refd = true;
+    t.worker.ref();
+  }
   // Read before the job is posted: the thread may finish it before waitAsync below is armed.
   const prev = Atomics.load(t.s, S_DONE);
   const msg: WaitJob = { seq: job.seq, fd, kind: KIND_CODE[kind], exclusive, start, length };
@@ -213,12 +220,39 @@ function onResult(t: WaiterThread, errno: number, cancelled: boolean): void {
   const job = t.job!;
   job.finished = true;
   t.job = null;
-  cancelling.delete(t);
-  t.worker.unref();
+  if (job.cancelRequested) cancelling.delete(t);
   // Back to the pool before `done`: done may start the next wait on this very thread.
   idle.push(t);
   t.idleSince = performance.now();
   job.done(errno, cancelled);
+  unrefAfterTurn(t);
+}
+
+let toUnref: WaiterThread[] = [];
+let unrefScheduled = false;
+
+/**
+ * An idle thread must not keep the process alive, but unref'ing it at once would put two native
+ * calls between the wake-up and the caller's continuation, and a ref() back on the next wait
+ * (a hand-off loop reuses the thread at once). So it is unref'd once the current turn of the
+ * event loop is over (after-turn.ts), if it is still idle then; that keeps the loop no longer.
+ */
+function unrefAfterTurn(t: WaiterThread): void {
+  toUnref.push(t);
+  if (unrefScheduled) return;
+  unrefScheduled = true;
+  afterTurn(unrefIdle);
+}
+
+function unrefIdle(): void {
+  unrefScheduled = false;
+  const q = toUnref;
+  toUnref = [];
+  for (const t of q) {
+    if (t.job !== null || !t.refd) continue;
+    t.refd = false;
+    t.worker.unref();
+  }
 }
 
 function onDeath(t: WaiterThread, cause: unknown): void {

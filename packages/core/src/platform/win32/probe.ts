@@ -3,6 +3,7 @@
  * of a byte-range lock, so `locks` stays empty and the result says so (`complete: false`,
  * `incomplete: ['no-lock-owner-api']`) instead of guessing that an opener is the holder.
  */
+import { performance } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import { probeErrors } from '../../errors/factories.js';
 import { NO_LOCK_OWNER_API, statForProbe } from '../../probe/shared.js';

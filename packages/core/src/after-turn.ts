@@ -1,0 +1,25 @@
+/**
+ * Housekeeping that must happen soon, but after the continuations of the callers this turn of the
+ * event loop hands results to (leak registration, unref'ing an idle waiter thread): one immediate
+ * per turn runs every function queued in it. Each user queues its own flush once per turn.
+ */
+const queue: Array<() => void> = [];
+let scheduled = false;
+
+export function afterTurn(fn: () => void): void {
+  queue.push(fn);
+  if (scheduled) return;
+  scheduled = true;
+  setImmediate(runQueued);
+}
+
+function runQueued(): void {
+  scheduled = false;
+  for (const fn of queue.splice(0)) {
+    try {
+      fn();
+    } catch {
+      // housekeeping never throws into the event loop; each function handles its own failures
+    }
+  }
+}
