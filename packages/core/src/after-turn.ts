@@ -1,12 +1,13 @@
 /**
  * Housekeeping that must happen soon, but after the continuations of the callers this turn of the
  * event loop hands results to (leak registration, unref'ing an idle waiter thread): one immediate
- * per turn runs every function queued in it. Each user queues its own flush once per turn.
+ * per turn runs every function queued in it, each once however often it was queued.
  */
 const queue: Array<() => void> = [];
 let scheduled = false;
 
 export function afterTurn(fn: () => void): void {
+  if (queue.includes(fn)) return;
   queue.push(fn);
   if (scheduled) return;
   scheduled = true;

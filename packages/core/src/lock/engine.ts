@@ -512,11 +512,8 @@ function settle(req: LockRequest, err: LockError | undefined): void {
   const { resolve, reject } = req;
   req.resolve = req.reject = null;
   events.acquireEnd(req, err);
-  if (err === undefined) {
-    const h = new LockHandle(req, releaseRequest);
-    resolve?.(h);
-    watchLeak(h);
-  } else reject?.(err);
+  if (err === undefined) resolve?.(newHandle(req));
+  else reject?.(err);
 }
 
 let watching = false;
@@ -561,7 +558,7 @@ export function releaseRequest(req: LockRequest, leaked: boolean): LockError | u
   return rc === 0 ? undefined : lockErrorFromErrno(platform.lockSyscall(req.kind), -rc, req.path, req.kind);
 }
 
-/** The handle of a granted request, queued for leak detection (settle() makes a waited-for one). */
+/** The handle of a granted request, queued for leak detection: the only place handles are made. */
 export function newHandle(req: LockRequest): LockHandle {
   const h = new LockHandle(req, releaseRequest);
   watchLeak(h);

@@ -41,7 +41,6 @@ function leakRegistry(release: ReleaseRequest): FinalizationRegistry<LockRequest
  * then, so a leak is never missed: a handle dropped right away is registered first and collected later.
  */
 let toRegister: LockHandle[] = [];
-let flushScheduled = false;
 /** A long loop of lock calls in one turn registers in batches, so the queue stays small. */
 const MAX_QUEUED = 256;
 
@@ -51,21 +50,10 @@ function flushRegistrations(): void {
   for (const h of q) h[REGISTER]();
 }
 
-function flushAfterTurn(): void {
-  flushScheduled = false;
-  flushRegistrations();
-}
-
-/**
- * Queue a handle just given to its caller (returned or resolved) for leak detection. Called by
- * the engine after the hand-over, so a waiting caller's continuation is not delayed by it.
- */
+/** Queue a new handle for leak detection (engine.ts newHandle, the only place handles are made). */
 export function watchLeak(h: LockHandle): void {
   if (toRegister.push(h) >= MAX_QUEUED) flushRegistrations();
-  else if (!flushScheduled) {
-    flushScheduled = true;
-    afterTurn(flushAfterTurn);
-  }
+  else afterTurn(flushRegistrations);
 }
 
 const REGISTER = Symbol('register');
@@ -87,7 +75,7 @@ export class LockHandle {
   readonly #leaks: FinalizationRegistry<LockRequest>;
   #registered = false;
 
-  /** @internal Made by the engine only (engine.ts newHandle and settle). */
+  /** @internal Made by the engine only (engine.ts newHandle). */
   constructor(req: LockRequest, release: ReleaseRequest) {
     this.#req = req;
     this.#release = release;

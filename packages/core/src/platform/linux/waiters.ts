@@ -225,31 +225,15 @@ function onResult(t: WaiterThread, errno: number, cancelled: boolean): void {
   idle.push(t);
   t.idleSince = performance.now();
   job.done(errno, cancelled);
-  unrefAfterTurn(t);
-}
-
-let toUnref: WaiterThread[] = [];
-let unrefScheduled = false;
-
-/**
- * An idle thread must not keep the process alive, but unref'ing it at once would put two native
- * calls between the wake-up and the caller's continuation, and a ref() back on the next wait
- * (a hand-off loop reuses the thread at once). So it is unref'd once the current turn of the
- * event loop is over (after-turn.ts), if it is still idle then; that keeps the loop no longer.
- */
-function unrefAfterTurn(t: WaiterThread): void {
-  toUnref.push(t);
-  if (unrefScheduled) return;
-  unrefScheduled = true;
+  // An idle thread must not keep the process alive, but unref'ing it at once would put two native
+  // calls between the wake-up and the caller's continuation, and a ref() back on the next wait (a
+  // hand-off loop reuses the thread at once). So idle threads are unref'd once this turn is over.
   afterTurn(unrefIdle);
 }
 
 function unrefIdle(): void {
-  unrefScheduled = false;
-  const q = toUnref;
-  toUnref = [];
-  for (const t of q) {
-    if (t.job !== null || !t.refd) continue;
+  for (const t of idle) {
+    if (!t.refd) continue;
     t.refd = false;
     t.worker.unref();
   }
