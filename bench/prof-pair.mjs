@@ -1,5 +1,8 @@
 // Profiling helper (issue 14): a loop of uncontended pairs with one consumer attached, for
-// `node --cpu-prof bench/prof-pair.mjs <none|pino|winston|otel-metrics|otel-spans> [sync|async] [N]`.
+// `node --cpu-prof bench/prof-pair.mjs <consumer> [sync|async] [N]`. Consumers: none, pino, winston,
+// otel-metrics, otel-spans; and to split core's tracking from an adapter's own cost: bare-tracing
+// (no-op subscriber on the acquire TracingChannel), bare-all (also the released/contended/leaked
+// channels), records (a no-op subscribeRecords).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +20,16 @@ const file = path.join(dir, 'p.lock');
 fs.writeFileSync(file, '');
 const sink = new Writable({ write: (_c, _e, cb) => cb() });
 
-if (who === 'pino') {
+if (who === 'bare-tracing' || who === 'bare-all') {
+  const dc = await import('node:diagnostics_channel');
+  const { CHANNELS } = await import('@lockscope/core');
+  const noop = () => {};
+  dc.tracingChannel(CHANNELS.acquire).subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop });
+  if (who === 'bare-all') for (const c of [CHANNELS.released, CHANNELS.contended, CHANNELS.leaked]) dc.subscribe(c, noop);
+} else if (who === 'records') {
+  const { subscribeRecords } = await import('@lockscope/core/record');
+  subscribeRecords(() => {});
+} else if (who === 'pino') {
   const { default: pino } = await import('pino');
   const { attachPino } = await import('@lockscope/pino-transport');
   attachPino(pino({ level: 'info' }, sink));

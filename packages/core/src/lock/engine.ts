@@ -512,7 +512,7 @@ function settle(req: LockRequest, err: LockError | undefined): void {
   const { resolve, reject } = req;
   req.resolve = req.reject = null;
   events.acquireEnd(req, err);
-  if (err === undefined) resolve?.(newHandle(req));
+  if (err === undefined) newHandle(req, resolve);
   else reject?.(err);
 }
 
@@ -558,9 +558,13 @@ export function releaseRequest(req: LockRequest, leaked: boolean): LockError | u
   return rc === 0 ? undefined : lockErrorFromErrno(platform.lockSyscall(req.kind), -rc, req.path, req.kind);
 }
 
-/** The handle of a granted request, queued for leak detection: the only place handles are made. */
-export function newHandle(req: LockRequest): LockHandle {
+/**
+ * The handle of a granted request, handed to `deliver` (a waiting caller's resolve) before it is
+ * queued for leak detection, so the caller's continuation is queued first: the only place handles are made.
+ */
+export function newHandle(req: LockRequest, deliver?: ((h: LockHandle) => void) | null): LockHandle {
   const h = new LockHandle(req, releaseRequest);
+  deliver?.(h);
   watchLeak(h);
   return h;
 }
