@@ -88,6 +88,11 @@ const configs = [
   ["winston info + snapshot.stack 'waits'", stackWaits(() => attachWinston(winstonInfo)), 1.5],
   ["otel metrics only + stack 'waits'", stackWaits(otel(new AlwaysOffSampler())), 2],
   ["otel span per acquire + stack 'waits'", stackWaits(otel(new AlwaysOnSampler())), 3],
+  [
+    "otel spans 'contended' + stack 'waits' (metrics only when uncontended)",
+    stackWaits(otel(new AlwaysOnSampler(), { spans: 'contended' })),
+    2,
+  ],
 ];
 
 const syncPair = () => {

@@ -195,16 +195,38 @@ export interface ResolvedCallOptions {
   report: boolean;
 }
 
-export function resolveCallOptions(fn: string, path: string | undefined, o: InstrumentationCallOptions | undefined): ResolvedCallOptions {
-  const c = current;
-  if (o === undefined) {
-    return {
+/** The call options of a call that sets none: one frozen object per configuration (never mutated). */
+let defaults: { config: InstrumentationConfig; options: ResolvedCallOptions } | null = null;
+
+function defaultCallOptions(c: InstrumentationConfig): ResolvedCallOptions {
+  if (defaults?.config !== c) {
+    const options = Object.freeze({
       contentionThreshold: c.contentionThreshold,
       holdWarning: c.holdWarning,
       holdWarningInterval: c.holdWarningInterval,
       label: null,
       report: c.report,
-    };
+    });
+    defaults = { config: c, options };
+  }
+  return defaults.options;
+}
+
+export function resolveCallOptions(
+  fn: string,
+  path: string | undefined,
+  o: InstrumentationCallOptions | undefined,
+): Readonly<ResolvedCallOptions> {
+  const c = current;
+  if (
+    o === undefined ||
+    (o.contentionThreshold === undefined &&
+      o.holdWarning === undefined &&
+      o.holdWarningInterval === undefined &&
+      o.label === undefined &&
+      o.report === undefined)
+  ) {
+    return defaultCallOptions(c);
   }
   const wrap = (name: string, v: unknown, zero: boolean): number => {
     try {

@@ -7,7 +7,7 @@ import { heldTooLongChannel, leakedChannel, releasedChannel } from './channels.j
 import { direct, publishRecord } from './direct.js';
 import { ensureEventLoopMonitor } from './eld.js';
 import { cardsEnabled, instrumentationActive } from './listening.js';
-import { registry, type Tracked } from './registry.js';
+import { registry, track, untrack, type Tracked } from './registry.js';
 import { takeSnapshot } from './snapshot.js';
 import { captureStack, formatStack, type CapturedStack } from './stack.js';
 import type { InstrumentedRequest, Wait } from './tracker.js';
@@ -21,7 +21,7 @@ let nextHoldId = 0;
 export class Hold implements Tracked {
   readonly role = 'holder' as const;
   readonly id = ++nextHoldId;
-  readonly t0 = performance.now();
+  readonly t0: number;
   readonly acquiredAt = Date.now();
   readonly label: string | null;
   readonly range: RecordRange | null;
@@ -31,6 +31,7 @@ export class Hold implements Tracked {
   /** @internal */ cardDue: number | null = null;
   /** @internal */ cardFile: string | null = null;
   /** @internal */ nextWarn: number | null = null;
+  /** @internal */ registryAt = -1;
 
   constructor(
     readonly path: string,
@@ -42,7 +43,9 @@ export class Hold implements Tracked {
     readonly opts: ResolvedCallOptions,
     readonly stack: CapturedStack | null,
     wait: Wait | undefined,
+    t0: number,
   ) {
+    this.t0 = t0;
     this.label = opts.label;
     this.range = range ?? null;
     this.waitId = wait?.id ?? null;
@@ -69,13 +72,15 @@ export function onHeld(
   // The call's Wait captured its caller's stack at the call's start (or, with snapshot.stack
   // 'waits', only if it blocked: locks granted at once then keep none); without a Wait, now.
   const stack = wait?.stack ?? (holdStacks(cfg) ? captureStack(wait?.caller ?? caller ?? onHeld) : null);
-  const h = new Hold(path, dev, ino, req.kind, req.mode, req.range, opts, stack, wait);
+  // The engine's grant time when it has one (one clock read fewer).
+  const t0 = req.startedAt !== undefined && req.waitedMs !== undefined ? req.startedAt + req.waitedMs : performance.now();
+  const h = new Hold(path, dev, ino, req.kind, req.mode, req.range, opts, stack, wait, t0);
   if (wait) wait.holdId = h.id;
-  registry.add(h);
+  track(h);
   ensureEventLoopMonitor();
   if (cardsEnabled()) h.cardDue = h.t0 + cfg.cardDelay;
   if (opts.holdWarning > 0 && (heldTooLongChannel.hasSubscribers || direct.length > 0)) h.nextWarn = h.t0 + opts.holdWarning;
-  schedule(h);
+  schedule(h, t0);
   return h;
 }
 
@@ -85,10 +90,10 @@ export function holdStacks(cfg = liveConfig()): boolean {
   return s === true || (s === false && cfg.cards !== false);
 }
 
-function schedule(h: Hold): void {
+function schedule(h: Hold, now: number): void {
   const due = Math.min(h.cardDue ?? Infinity, h.nextWarn ?? Infinity);
   if (due === Infinity) return;
-  h.timer = setTimeout(tick, Math.max(0, due - performance.now()), h);
+  h.timer = setTimeout(tick, Math.max(0, due - now), h);
   h.timer.unref(); // holding a lock never keeps a process alive by itself
 }
 
@@ -122,7 +127,7 @@ function tick(h: Hold): void {
         h.nextWarn = null; // nobody listens any more: stop warning
       }
     }
-    schedule(h);
+    schedule(h, performance.now());
   } catch {
     // never throw from a timer
   }
@@ -149,7 +154,7 @@ function finish(h: Hold): boolean {
   h.done = true;
   if (h.timer !== null) clearTimeout(h.timer);
   h.timer = null;
-  registry.delete(h);
+  untrack(h);
   if (h.cardFile !== null) removeCard(h.cardFile);
   h.cardFile = null;
   return true;

@@ -62,8 +62,9 @@ function memory(): RecordSnapshot['memory'] {
 function inProcess(self: Tracked | undefined, max: number, now: number): RecordWaiterInfo[] {
   const out: RecordWaiterInfo[] = [];
   if (max === 0) return out;
-  for (const e of registry) {
-    if (e === self) continue;
+  // Oldest first (the registry's order is arbitrary: registry.ts).
+  const entries = registry.filter((e) => e !== self).sort((a, b) => a.t0 - b.t0);
+  for (const e of entries) {
     out.push({
       path: e.path,
       kind: e.kind,

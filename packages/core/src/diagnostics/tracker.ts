@@ -19,7 +19,7 @@ import { deliverDirect, publishRecord, wanted, wantedDirect } from './direct.js'
 import { ensureEventLoopMonitor } from './eld.js';
 import { holdStacks } from './holds.js';
 import { instrumentationActive } from './listening.js';
-import { registry, type Tracked } from './registry.js';
+import { track, untrack, type Tracked } from './registry.js';
 import { takeSnapshot } from './snapshot.js';
 import { captureStack, type CapturedStack } from './stack.js';
 
@@ -67,6 +67,10 @@ export interface InstrumentedRequest extends InstrumentationCallOptions {
   range?: RecordRange | null | undefined;
   /** ms; Infinity or undefined = no timeout. Shortens the contention threshold (see blocked()). */
   timeout?: number | undefined;
+  /** performance.now() at the call, when the engine has it (saves reading the clock again). */
+  startedAt?: number;
+  /** ms from the call to the grant, once held. */
+  waitedMs?: number;
 }
 
 const WAITING = 0;
@@ -80,7 +84,7 @@ let nextWaitId = 0;
 export class Wait implements Tracked {
   readonly role = 'waiter' as const;
   readonly id = ++nextWaitId;
-  readonly t0 = performance.now();
+  readonly t0: number;
   readonly label: string | null;
   readonly range: RecordRange | null;
   dev: number | null = null;
@@ -105,6 +109,7 @@ export class Wait implements Tracked {
    * (still inside the call, so the same stack).
    */
   stack: CapturedStack | null = null;
+  /** @internal */ registryAt = -1;
 
   constructor(
     readonly path: string,
@@ -115,7 +120,9 @@ export class Wait implements Tracked {
     // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
     readonly caller: Function,
     readonly timeout: number,
+    t0: number,
   ) {
+    this.t0 = t0;
     this.label = opts.label;
     this.range = range ?? null;
   }
@@ -176,11 +183,11 @@ export function beginWait(path: string, req: InstrumentedRequest, caller?: Funct
   const fn = caller?.name || 'lock';
   const opts = resolveCallOptions(fn, path, req);
   const timeout = typeof req.timeout === 'number' && req.timeout >= 0 ? req.timeout : Infinity;
-  const w = new Wait(path, req.kind, req.mode, req.range, opts, caller ?? beginWait, timeout);
+  const w = new Wait(path, req.kind, req.mode, req.range, opts, caller ?? beginWait, timeout, req.startedAt ?? performance.now());
   // Without a public caller to cut at, later is too late to tell the caller's frames apart. A
   // stack every hold keeps is cheapest taken here (measured: docs/benchmarks.md, issue 14).
   if (caller === undefined || holdStacks()) w.captureStack();
-  registry.add(w);
+  track(w);
   ensureEventLoopMonitor();
   return w;
 }
@@ -327,7 +334,7 @@ function close(w: Wait): boolean {
   w.state = DONE;
   if (w.timer !== null) clearTimeout(w.timer);
   w.timer = null;
-  registry.delete(w);
+  untrack(w);
   return true;
 }
 
