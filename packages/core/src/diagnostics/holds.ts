@@ -7,7 +7,7 @@ import { heldTooLongChannel, leakedChannel, releasedChannel } from './channels.j
 import { direct, publishRecord } from './direct.js';
 import { ensureEventLoopMonitor } from './eld.js';
 import { cardsEnabled, instrumentationActive } from './listening.js';
-import { registry, track, untrack, type Tracked } from './registry.js';
+import { registry, type Tracked } from './registry.js';
 import { takeSnapshot } from './snapshot.js';
 import { captureStack, formatStack, type CapturedStack } from './stack.js';
 import type { InstrumentedRequest, Wait } from './tracker.js';
@@ -31,7 +31,7 @@ export class Hold implements Tracked {
   /** @internal */ cardDue: number | null = null;
   /** @internal */ cardFile: string | null = null;
   /** @internal */ nextWarn: number | null = null;
-  /** @internal */ registryAt = -1;
+  /** @internal */ slot = -1;
 
   constructor(
     readonly path: string,
@@ -76,7 +76,7 @@ export function onHeld(
   const t0 = req.startedAt !== undefined && req.waitedMs !== undefined ? req.startedAt + req.waitedMs : performance.now();
   const h = new Hold(path, dev, ino, req.kind, req.mode, req.range, opts, stack, wait, t0);
   if (wait) wait.holdId = h.id;
-  track(h);
+  registry.add(h);
   ensureEventLoopMonitor();
   if (cardsEnabled()) h.cardDue = h.t0 + cfg.cardDelay;
   if (opts.holdWarning > 0 && (heldTooLongChannel.hasSubscribers || direct.length > 0)) h.nextWarn = h.t0 + opts.holdWarning;
@@ -154,7 +154,7 @@ function finish(h: Hold): boolean {
   h.done = true;
   if (h.timer !== null) clearTimeout(h.timer);
   h.timer = null;
-  untrack(h);
+  registry.remove(h);
   if (h.cardFile !== null) removeCard(h.cardFile);
   h.cardFile = null;
   return true;
@@ -188,7 +188,7 @@ export function onLeaked(h: Hold | undefined): void {
 export function trackedCount(): { waiters: number; holders: number } {
   let waiters = 0;
   let holders = 0;
-  for (const e of registry) {
+  for (const e of registry.items) {
     if (e.role === 'waiter') waiters++;
     else holders++;
   }

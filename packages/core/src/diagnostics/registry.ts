@@ -1,8 +1,9 @@
 import type { RecordLockKind, RecordLockMode, RecordRange } from '../record/index.js';
+import { IndexedList, type Slotted } from '../indexed-list.js';
 import type { CapturedStack } from './stack.js';
 
 /** A lockscope waiter or holder in this process, as the snapshot lists them. */
-export interface Tracked {
+export interface Tracked extends Slotted {
   readonly role: 'waiter' | 'holder';
   readonly path: string;
   readonly kind: RecordLockKind;
@@ -12,29 +13,7 @@ export interface Tracked {
   /** performance.now() when the wait started / the lock was acquired. */
   readonly t0: number;
   readonly stack: CapturedStack | null;
-  /** @internal Index in `registry`, -1 when not in it. */
-  registryAt: number;
 }
 
-/**
- * Only filled while instrumentation is active (entries are added by beginWait/onHeld). An array
- * with each entry's index, not a Set: a Set that empties on every uncontended pair shrinks
- * (a runtime call) each time.
- */
-export const registry: Tracked[] = [];
-
-export function track(e: Tracked): void {
-  e.registryAt = registry.push(e) - 1;
-}
-
-/** Swap-remove: the order does not matter. */
-export function untrack(e: Tracked): void {
-  const i = e.registryAt;
-  if (i < 0) return;
-  e.registryAt = -1;
-  const last = registry.pop()!;
-  if (last !== e) {
-    registry[i] = last;
-    last.registryAt = i;
-  }
-}
+/** Only filled while instrumentation is active (entries are added by beginWait/onHeld). Order is arbitrary. */
+export const registry = new IndexedList<Tracked>();

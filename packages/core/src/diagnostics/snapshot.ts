@@ -62,8 +62,8 @@ function memory(): RecordSnapshot['memory'] {
 function inProcess(self: Tracked | undefined, max: number, now: number): RecordWaiterInfo[] {
   const out: RecordWaiterInfo[] = [];
   if (max === 0) return out;
-  // Oldest first (the registry's order is arbitrary: registry.ts).
-  const entries = registry.filter((e) => e !== self).sort((a, b) => a.t0 - b.t0);
+  // Oldest first (the registry's order is arbitrary).
+  const entries = registry.items.filter((e) => e !== self).sort((a, b) => a.t0 - b.t0);
   for (const e of entries) {
     out.push({
       path: e.path,

@@ -19,7 +19,7 @@ import { deliverDirect, publishRecord, wanted, wantedDirect } from './direct.js'
 import { ensureEventLoopMonitor } from './eld.js';
 import { holdStacks } from './holds.js';
 import { instrumentationActive } from './listening.js';
-import { track, untrack, type Tracked } from './registry.js';
+import { registry, type Tracked } from './registry.js';
 import { takeSnapshot } from './snapshot.js';
 import { captureStack, type CapturedStack } from './stack.js';
 
@@ -109,7 +109,7 @@ export class Wait implements Tracked {
    * (still inside the call, so the same stack).
    */
   stack: CapturedStack | null = null;
-  /** @internal */ registryAt = -1;
+  /** @internal */ slot = -1;
 
   constructor(
     readonly path: string,
@@ -187,7 +187,7 @@ export function beginWait(path: string, req: InstrumentedRequest, caller?: Funct
   // Without a public caller to cut at, later is too late to tell the caller's frames apart. A
   // stack every hold keeps is cheapest taken here (measured: docs/benchmarks.md, issue 14).
   if (caller === undefined || holdStacks()) w.captureStack();
-  track(w);
+  registry.add(w);
   ensureEventLoopMonitor();
   return w;
 }
@@ -334,7 +334,7 @@ function close(w: Wait): boolean {
   w.state = DONE;
   if (w.timer !== null) clearTimeout(w.timer);
   w.timer = null;
-  untrack(w);
+  registry.remove(w);
   return true;
 }
 

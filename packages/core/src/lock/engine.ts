@@ -22,6 +22,7 @@ import { S_IFREG } from '../platform/types.js';
 import { watchAbort } from './abort.js';
 import { abortError, deadlockError, notALockFile, timeoutError, waiterFailed } from './errors.js';
 import * as events from './events.js';
+import { IndexedList } from '../indexed-list.js';
 import { LockHandle, watchLeak } from './handle.js';
 import type { LockRequest } from './request.js';
 import {
@@ -53,28 +54,8 @@ type Outcome = typeof HELD | typeof BUSY_IN_PROCESS | typeof BUSY_KERNEL | LockE
 
 let ready: PlatformBackend | null = null;
 const id: FileId = { dev: 0, ino: 0, type: 0 };
-/**
- * Held requests granted on the fast path, not (yet) in the table; each knows its index
- * (`unplacedAt`). An array, not a Set: a Set that goes 0 -> 1 -> 0 entries on every uncontended
- * pair is rehashed each time.
- */
-const unplaced: LockRequest[] = [];
-
-function addUnplaced(req: LockRequest): void {
-  req.unplacedAt = unplaced.push(req) - 1;
-}
-
-/** Swap-remove: order does not matter. */
-function removeUnplaced(req: LockRequest): void {
-  const i = req.unplacedAt;
-  if (i < 0) return;
-  req.unplacedAt = -1;
-  const last = unplaced.pop()!;
-  if (last !== req) {
-    unplaced[i] = last;
-    last.unplacedAt = i;
-  }
-}
+/** Held requests granted on the fast path, not (yet) in the table. */
+const unplaced = new IndexedList<LockRequest>();
 /** Requests in the table (given an entry, not yet detached). */
 let placedCount = 0;
 
@@ -159,11 +140,11 @@ function place(req: LockRequest): TableEntry {
 
 /** File every fast-path holder under its identity, so the table is complete before it is consulted. */
 function placeUnplaced(platform: PlatformBackend): void {
-  if (unplaced.length === 0) return;
-  for (const u of unplaced.slice()) {
+  if (unplaced.size === 0) return;
+  for (const u of unplaced.items.slice()) {
     // fstat of an open fd does not fail in practice; if it did, that holder stays unplaced.
     if (platform.fileId(u.fd, id) !== 0) continue;
-    removeUnplaced(u);
+    unplaced.remove(u);
     setIdentity(u);
     place(u).active.push(u);
   }
@@ -294,7 +275,7 @@ export function attempt(req: LockRequest, platform: PlatformBackend): Outcome {
     openFd(req, platform, false);
     const out = kernelTry(req, platform);
     if (out === HELD) {
-      addUnplaced(req);
+      unplaced.add(req);
       return HELD;
     }
     if (out !== BUSY_KERNEL) return out;
@@ -351,7 +332,7 @@ function unlockKernel(req: LockRequest, platform: PlatformBackend): number {
 /** Leave the table and give up the fd, without letting others in (see finish). */
 function detach(req: LockRequest, platform: PlatformBackend): void {
   const entry = req.entry;
-  if (entry === null) removeUnplaced(req);
+  if (entry === null) unplaced.remove(req);
   else if (!removeFrom(entry.active, req)) removeFrom(entry.queue, req);
   if (req.placed) {
     req.placed = false;
@@ -579,7 +560,7 @@ export function engineStats(): {
   parkedFds: number;
   lateGrantsUndone: number;
 } {
-  let held = unplaced.length;
+  let held = unplaced.size;
   let waiting = 0;
   let queued = 0;
   let cancelling = 0;

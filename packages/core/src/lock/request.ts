@@ -71,8 +71,8 @@ export class LockRequest {
   entry: TableEntry | null = null;
   /** Counted in the engine's table population (set with `entry`, cleared when it leaves). */
   placed = false;
-  /** Index in the engine's list of fast-path holders not in the table, -1 when not there. */
-  unplacedAt = -1;
+  /** Index in the engine's list of fast-path holders not in the table (IndexedList), -1 when not there. */
+  slot = -1;
   /** Where the wait happened, if it waited: behind an in-process holder or in the kernel. */
   waitedOn: 'in-process' | 'kernel' | null = null;
   /** The in-process request it queued behind (for messages and diagnostics). */
