@@ -12,7 +12,7 @@
  * without the table. Nothing in this process can conflict with it except locks the kernel itself
  * reports (another open file description of this process), so a grant is correct without the
  * gate; the request is kept "unplaced" (not filed under its identity). The first request that needs the
- * table (kernel busy, POSIX, instrumented, or the table is non-empty) first fstats every unplaced
+ * table (kernel busy, POSIX, or the table is non-empty) first fstats every unplaced
  * holder's fd and files it under its (dev, ino): the table is complete whenever it is consulted.
  */
 import { performance } from 'node:perf_hooks';
@@ -269,10 +269,12 @@ export function attempt(req: LockRequest, platform: PlatformBackend): Outcome {
     platform.lockBeforeIdentify === true &&
     placedCount === 0 &&
     posixInodeCount === 0 &&
-    req.kind !== 'posix' &&
-    req.diag === undefined
+    req.kind !== 'posix'
   ) {
     openFd(req, platform, false);
+    // The identity without a table entry: a tracked call's records name the file.
+    req.dev = id.dev;
+    req.ino = id.ino;
     const out = kernelTry(req, platform);
     if (out === HELD) {
       unplaced.add(req);
