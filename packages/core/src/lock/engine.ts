@@ -265,12 +265,7 @@ function reopenWritable(req: LockRequest, platform: PlatformBackend, rc: number)
  */
 export function attempt(req: LockRequest, platform: PlatformBackend): Outcome {
   let kernelBusy = false;
-  if (
-    platform.lockBeforeIdentify === true &&
-    placedCount === 0 &&
-    posixInodeCount === 0 &&
-    req.kind !== 'posix'
-  ) {
+  if (platform.lockBeforeIdentify === true && placedCount === 0 && posixInodeCount === 0 && req.kind !== 'posix') {
     openFd(req, platform, false);
     // The identity without a table entry: a tracked call's records name the file.
     req.dev = id.dev;
