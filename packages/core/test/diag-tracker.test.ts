@@ -476,6 +476,29 @@ describe('snapshot', () => {
     expect(s.costMs).toBeLessThan(250); // budget is 5 ms (bench/instrumentation.mjs); generous bound for loaded CI
   });
 
+  it('lists in-process entries oldest first, and maxInProcess keeps the oldest, whatever order they ended in', async () => {
+    const c = collect();
+    const waits = [];
+    for (const label of ['a', 'b', 'c', 'd']) {
+      waits.push(diag.beginWait(join(dir, label), { ...req, label })!);
+      await sleep(3);
+    }
+    // End the oldest first: the registry fills the hole with its last entry.
+    diag.busyWait(waits[0]);
+    const all = diag.takeSnapshot({ stack: null });
+    configure({ snapshot: { maxInProcess: 2 } });
+    const capped = diag.takeSnapshot({ stack: null });
+    for (const w of waits) diag.busyWait(w);
+    c.stop();
+    const mine = new Set(['a', 'b', 'c', 'd']);
+    // Entries other tests of this file left behind are listed too (older: before ours).
+    expect(all.inProcess.map((e) => e.label).filter((l) => mine.has(l!))).toEqual(['b', 'c', 'd']);
+    const since = all.inProcess.map((e) => e.sinceMs);
+    expect(since).toEqual([...since].sort((x, y) => y - x));
+    const key = (e: { path: string; role: string }) => `${e.role} ${e.path}`;
+    expect(capped.inProcess.map(key)).toEqual(all.inProcess.slice(0, 2).map(key));
+  });
+
   it('the report excerpt has libuv handles and the native stack, never the environment', () => {
     process.env.LOCKSCOPE_TEST_SECRET = 'hunter2-do-not-leak-7f3a';
     const s = diag.takeSnapshot({ stack: null, report: true });

@@ -22,7 +22,7 @@ export class Hold implements Tracked {
   readonly role = 'holder' as const;
   readonly id = ++nextHoldId;
   readonly t0: number;
-  readonly acquiredAt = Date.now();
+  readonly acquiredAt: number;
   readonly label: string | null;
   readonly range: RecordRange | null;
   readonly waitId: number | null;
@@ -44,8 +44,10 @@ export class Hold implements Tracked {
     readonly stack: CapturedStack | null,
     wait: Wait | undefined,
     t0: number,
+    acquiredAt: number,
   ) {
     this.t0 = t0;
+    this.acquiredAt = acquiredAt;
     this.label = opts.label;
     this.range = range ?? null;
     this.waitId = wait?.id ?? null;
@@ -74,7 +76,7 @@ export function onHeld(
   const stack = wait?.stack ?? (holdStacks(cfg) ? captureStack(wait?.caller ?? caller ?? onHeld) : null);
   // The engine's grant time when it has one (one clock read fewer).
   const t0 = req.startedAt !== undefined && req.waitedMs !== undefined ? req.startedAt + req.waitedMs : performance.now();
-  const h = new Hold(path, dev, ino, req.kind, req.mode, req.range, opts, stack, wait, t0);
+  const h = new Hold(path, dev, ino, req.kind, req.mode, req.range, opts, stack, wait, t0, req.acquiredAt ?? Date.now());
   if (wait) wait.holdId = h.id;
   registry.add(h);
   ensureEventLoopMonitor();

@@ -71,6 +71,8 @@ export interface InstrumentedRequest extends InstrumentationCallOptions {
   startedAt?: number;
   /** ms from the call to the grant, once held. */
   waitedMs?: number;
+  /** Date.now() at the grant, once held. */
+  acquiredAt?: number;
 }
 
 const WAITING = 0;

@@ -225,13 +225,12 @@ function releaseFd(req: LockRequest, platform: PlatformBackend): void {
 
 // ---------------------------------------------------------------- gate, kernel, lifecycle
 
-const timeOrigin = performance.timeOrigin;
-
 function markHeld(req: LockRequest): void {
-  const now = performance.now();
   req.state = 'held';
-  req.acquiredAt = timeOrigin + now;
-  req.waitedMs = now - req.startedAt;
+  // The wall clock, as records and holder cards use: timeOrigin + performance.now() falls behind it
+  // after a suspend or a clock step.
+  req.acquiredAt = Date.now();
+  req.waitedMs = performance.now() - req.startedAt;
 }
 
 function kernelTry(req: LockRequest, platform: PlatformBackend): Outcome {
