@@ -37,6 +37,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 afterEach(() => {
+  // A tracked entry left behind would show up in later tests' snapshots.
+  expect(diag.trackedCount()).toEqual({ waiters: 0, holders: 0 });
   resetConfig();
   configure({ holdersDeadline: TEST_HOLDERS_DEADLINE });
   diag.setHolderResolver(null);
@@ -341,7 +343,8 @@ const permissionError = (): LockError =>
 describe('tryLock and probe tracing', () => {
   it('traceSync: an acquired record on success, no record when busy, an error record on throw', () => {
     const c = collect();
-    const ok = diag.traceTryLock(file, req, undefined, (w) => (diag.onHeld(file, dev, ino, req, w), 'handle'));
+    let hold: ReturnType<typeof diag.onHeld>;
+    const ok = diag.traceTryLock(file, req, undefined, (w) => ((hold = diag.onHeld(file, dev, ino, req, w)), 'handle'));
     const busy = diag.traceTryLock(file, req, undefined, () => null);
     expect(() =>
       diag.traceTryLock(file, req, undefined, () => {
@@ -349,6 +352,7 @@ describe('tryLock and probe tracing', () => {
       }),
     ).toThrow(LockError);
     c.stop();
+    diag.onReleased(hold);
     expect(ok).toBe('handle');
     expect(busy).toBeNull();
     expect(c.terminal.map((r) => r.event)).toEqual(['acquired', 'error']); // traceSync: 'end' also follows 'error'
@@ -491,7 +495,6 @@ describe('snapshot', () => {
     for (const w of waits) diag.busyWait(w);
     c.stop();
     const mine = new Set(['a', 'b', 'c', 'd']);
-    // Entries other tests of this file left behind are listed too (older: before ours).
     expect(all.inProcess.map((e) => e.label).filter((l) => mine.has(l!))).toEqual(['b', 'c', 'd']);
     const since = all.inProcess.map((e) => e.sinceMs);
     expect(since).toEqual([...since].sort((x, y) => y - x));
